@@ -1,0 +1,107 @@
+"""One registry per component kind: name validation, duplicates, helpful unknown-name errors."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ganzoo.errors import DuplicateComponentError, InvalidComponentError, UnknownComponentError
+from ganzoo.specs import COMPONENT_KINDS, REQUIRED_METHODS
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+KIND_PLURALS = {"architecture": "architectures", "loss": "losses", "dataset": "datasets", "mitigation": "mitigations"}
+PLURAL_TO_KIND = {v: k for k, v in KIND_PLURALS.items()}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    name: str
+    spec: T
+    plugin: str
+
+
+def validate_component(kind: str, spec: Any) -> str:
+    """Check ``spec`` against the contract of ``kind``; return its name."""
+    if isinstance(spec, type):
+        raise InvalidComponentError(
+            f"{kind} {getattr(spec, 'name', spec.__name__)!r}: register an instance, not the class "
+            f"{spec.__name__} (write register({spec.__name__}()))"
+        )
+    name = getattr(spec, "name", None)
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InvalidComponentError(
+            f"invalid {kind} name {name!r}: names are lowercase kebab-case, e.g. 'my-{kind}'"
+        )
+    missing = [m for m in REQUIRED_METHODS[kind] if not callable(getattr(spec, m, None))]
+    if missing:
+        raise InvalidComponentError(
+            f"{kind} {name!r} does not implement required method(s): {', '.join(missing)}"
+        )
+    base = COMPONENT_KINDS[kind]
+    abstract = sorted(getattr(type(spec), "__abstractmethods__", ()) or ())
+    if isinstance(spec, base) and abstract:
+        raise InvalidComponentError(f"{kind} {name!r} does not implement required method(s): {', '.join(abstract)}")
+    return name
+
+
+class Registry(Generic[T]):
+    """Components of one kind, by name, each with the plugin that registered it."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.plural = KIND_PLURALS[kind]
+        self._entries: dict[str, Entry[T]] = {}
+
+    def add(self, spec: T, plugin: str) -> None:
+        name = validate_component(self.kind, spec)
+        if name in self._entries:
+            other = self._entries[name].plugin
+            raise DuplicateComponentError(
+                f"{self.kind} name {name!r} is registered by both plugin {other!r} and plugin {plugin!r}; "
+                f"disable one with GANZOO_DISABLE_PLUGINS={plugin}"
+            )
+        self._entries[name] = Entry(name, spec, plugin)
+
+    def check_free(self, name: str, plugin: str) -> None:
+        if name in self._entries:
+            other = self._entries[name].plugin
+            raise DuplicateComponentError(
+                f"{self.kind} name {name!r} is registered by both plugin {other!r} and plugin {plugin!r}; "
+                f"disable one with GANZOO_DISABLE_PLUGINS={plugin}"
+            )
+
+    def get(self, name: str) -> T:
+        return self.entry(name).spec
+
+    def entry(self, name: str) -> Entry[T]:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownComponentError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        available = sorted(self._entries)
+        close = difflib.get_close_matches(str(name), available, n=3, cutoff=0.5)
+        parts = [f"unknown {self.kind} {name!r}."]
+        if close:
+            parts.append(f"Did you mean: {', '.join(close)}?")
+        parts.append(f"Available: {', '.join(available) if available else 'none'}.")
+        parts.append("Run `ganzoo plugins` to see loaded plugins and load errors (plugin may not be installed).")
+        return " ".join(parts)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(sorted(self._entries.values(), key=lambda e: e.name))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)

@@ -1,0 +1,1 @@
+"""Built-in ganzoo plugin ganzoo-images."""

@@ -1,0 +1,1 @@
+"""Built-in ganzoo plugin: the standard GAN losses."""

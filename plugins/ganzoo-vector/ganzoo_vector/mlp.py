@@ -1,0 +1,63 @@
+"""Fully connected generator and discriminator for vector data."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganzoo import ArchitectureSpec, DataInfo, Option
+from ganzoo.specs import Discriminator
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky-relu": lambda: nn.LeakyReLU(0.2)}
+
+
+def _stack(sizes: list[int], activation: str, norm: str | None) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers.append(nn.Linear(a, b))
+        if norm == "batch":
+            layers.append(nn.BatchNorm1d(b))
+        layers.append(ACTIVATIONS[activation]())
+    return layers
+
+
+class MLPGenerator(nn.Module):
+    def __init__(self, latent_dim: int, out_dim: int, hidden: int, depth: int, activation: str, batch_norm: bool) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.out_dim = out_dim
+        self.net = nn.Sequential(
+            *_stack([latent_dim] + [hidden] * depth, activation, "batch" if batch_norm else None),
+            nn.Linear(hidden, out_dim),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class MLP(ArchitectureSpec):
+    name = "mlp"
+    summary = "multilayer perceptron generator and discriminator for vector data (e.g. 2D mixtures)"
+    reference = "Goodfellow et al. 2014; 2D protocol of Metz et al. 2017 / VEEGAN"
+    options = {
+        "latent_dim": Option(64, "size of the latent vector z", minimum=1),
+        "hidden": Option(128, "units per hidden layer", minimum=1),
+        "g_depth": Option(2, "hidden layers in the generator", minimum=1),
+        "d_depth": Option(2, "hidden layers in the discriminator", minimum=1),
+        "activation": Option("relu", "hidden activation", choices=tuple(ACTIVATIONS)),
+        "g_batch_norm": Option(False, "BatchNorm in the generator's hidden layers"),
+    }
+
+    def supports(self, info: DataInfo) -> str | None:
+        if info.kind != "vector":
+            return f"mlp handles vector data only, not {info.kind} data {info.shape}; try an image architecture such as dcgan"
+        return None
+
+    def build_generator(self, info: DataInfo) -> nn.Module:
+        o = self.opts
+        return MLPGenerator(o["latent_dim"], info.dim, o["hidden"], o["g_depth"], o["activation"], o["g_batch_norm"])
+
+    def build_discriminator(self, info: DataInfo, *, batch_norm: bool) -> Discriminator:
+        o = self.opts
+        features = nn.Sequential(nn.Flatten(), *_stack([info.dim] + [o["hidden"]] * o["d_depth"], o["activation"], None))
+        return Discriminator(features, o["hidden"])
