@@ -1,1 +1,1 @@
-"""Built-in ganzoo plugin ganzoo-dcgan."""
+"""Built-in ganzoo plugin ganzoo-dcgan: the DCGAN architecture (Radford et al. 2016)."""

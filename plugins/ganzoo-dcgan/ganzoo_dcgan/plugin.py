@@ -1,3 +1,14 @@
 """Entry point of the built-in ganzoo-dcgan plugin."""
 
-from ganzoo import hookimpl  # noqa: F401
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ganzoo import hookimpl
+from ganzoo_dcgan.spec import DCGAN
+
+
+@hookimpl
+def ganzoo_register_architectures(register: Callable[[Any], None]) -> None:
+    register(DCGAN())

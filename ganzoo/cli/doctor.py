@@ -1,0 +1,64 @@
+"""``ganzoo doctor``: what this machine can do (torch/CUDA, onnxruntime, torch-fidelity, plugins)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import click
+
+
+def _line(ok: bool | None, label: str, detail: str) -> None:
+    mark = {True: "ok  ", False: "FAIL", None: "info"}[ok]
+    click.echo(f"[{mark}] {label}: {detail}")
+
+
+@click.command("doctor")
+def command() -> None:
+    """Check the installation and report what is available."""
+    import torch
+
+    from ganzoo import __version__
+    from ganzoo.plugins import get_host
+
+    _line(None, "ganzoo", f"{__version__} on Python {platform.python_version()} ({platform.system()})")
+    cuda = torch.cuda.is_available()
+    _line(True, "torch", f"{torch.__version__}; CUDA {'available: ' + torch.cuda.get_device_name(0) if cuda else 'not available (CPU only)'}")
+    try:
+        import torchvision
+
+        _line(True, "torchvision", torchvision.__version__)
+    except Exception as exc:  # noqa: BLE001
+        _line(False, "torchvision", f"cannot import ({exc}); install a torchvision build matching torch {torch.__version__}")
+    try:
+        import onnxruntime as ort
+
+        _line(True, "onnxruntime", f"{ort.__version__}; providers: {', '.join(ort.get_available_providers())}")
+    except Exception as exc:  # noqa: BLE001
+        _line(False, "onnxruntime", f"cannot import ({exc})")
+    try:
+        import torch_fidelity
+
+        _line(True, "torch-fidelity", torch_fidelity.__version__)
+        weights = os.environ.get("GANZOO_FEATURE_WEIGHTS")
+        hub = Path(torch.hub.get_dir()) / "checkpoints"
+        found = sorted(p.name for p in hub.glob("*inception*")) if hub.is_dir() else []
+        if weights:
+            _line(Path(weights).is_file(), "Inception weights", f"GANZOO_FEATURE_WEIGHTS={weights}")
+        elif found:
+            _line(True, "Inception weights", f"cached in {hub}: {', '.join(found)}")
+        else:
+            _line(None, "Inception weights", "not downloaded yet (FID/IS fetch them on first use; offline: --feature-weights PATH or --feature-extractor classifier)")
+    except Exception as exc:  # noqa: BLE001
+        _line(False, "torch-fidelity", f"cannot import ({exc})")
+    host = get_host()
+    loaded = [p for p in host.plugins if p.status == "loaded"]
+    _line(True, "plugins", f"{len(loaded)} loaded: {', '.join(p.name for p in loaded)}")
+    for p in host.plugins:
+        if p.status == "failed":
+            _line(False, f"plugin {p.name}", p.error or "failed")
+        elif p.status == "disabled":
+            _line(None, f"plugin {p.name}", "disabled by GANZOO_DISABLE_PLUGINS")
+    counts = ", ".join(f"{len(r)} {r.plural}" for r in host.registries.values())
+    _line(None, "components", counts)

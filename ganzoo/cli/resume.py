@@ -1,0 +1,23 @@
+"""``ganzoo resume``: continue a run from its newest usable checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ganzoo.cli.run_outcome import report_outcome
+
+
+@click.command("resume")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--steps", type=int, help="Extend the run to N generator steps in total.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def command(run_dir: Path, steps: int | None, quiet: bool) -> None:
+    """Resume RUN_DIR exactly where its newest complete checkpoint left off."""
+    from ganzoo.distributed.context import maybe_distributed
+    from ganzoo.engine.api import resume_run
+
+    with maybe_distributed() as dist:
+        result = resume_run(run_dir, steps=steps, quiet=quiet or not dist.is_main, **dist.trainer_kwargs())
+    report_outcome(result, dist.is_main)

@@ -1,0 +1,19 @@
+"""How ``train`` and ``resume`` end: a one-line summary, or how to resume after an interruption."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+
+def report_outcome(result: object, is_main: bool = True) -> None:
+    run_dir, step, status, sig = result.run_dir, result.step, result.status, result.signal  # type: ignore[attr-defined]
+    if not is_main:
+        return
+    if status == "interrupted":
+        name = signal.Signals(sig).name if sig else "signal"
+        click.echo(f"Interrupted by {name} at step {step}; checkpoint saved. Resume with: ganzoo resume {run_dir}", err=True)
+        sys.exit(128 + int(sig or signal.SIGINT))
+    click.echo(f"Run complete at step {step}: {run_dir}")

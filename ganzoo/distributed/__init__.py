@@ -1,0 +1,1 @@
+"""Distributed training under torchrun (DistributedDataParallel)."""

@@ -1,0 +1,75 @@
+"""Sample pictures: image grids, or scatter plots over the real density for 2D data."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import torch
+
+from ganzoo.engine.atomic import write_bytes
+from ganzoo.specs import DataInfo
+
+
+def image_grid(x: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
+    """``x`` in [-1, 1], ``[N, C, H, W]`` -> a ``[3, H', W']`` grid in [0, 1]."""
+    import torchvision
+
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(x.shape[0]))))
+    grid = torchvision.utils.make_grid(x.detach().float().cpu().clamp(-1, 1), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+    return grid
+
+
+def scatter_png(fake: torch.Tensor, real: torch.Tensor | None, info: DataInfo, title: str = "") -> bytes:
+    """A PNG of generated 2D points (dark) over real points (light) and the mixture centres."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    if real is not None:
+        r = real.detach().cpu().float().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=4, c="#9ecae1", alpha=0.35, linewidths=0, label="real")
+    f = fake.detach().cpu().float().numpy()
+    ax.scatter(f[:, 0], f[:, 1], s=4, c="#d62728", alpha=0.6, linewidths=0, label="generated")
+    if info.mode_centres:
+        c = torch.tensor(info.mode_centres).numpy()
+        ax.scatter(c[:, 0], c[:, 1], s=30, marker="x", c="black", linewidths=1, label="modes")
+    lo, hi = info.value_range
+    pad = 0.15 * (hi - lo)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(loc="upper right", fontsize=6, markerscale=2)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def grid_png(x: torch.Tensor, nrow: int | None = None) -> bytes:
+    from PIL import Image
+
+    grid = image_grid(x, nrow)
+    arr = (grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def samples_png(fake: torch.Tensor, info: DataInfo, real: torch.Tensor | None = None, title: str = "") -> bytes:
+    if info.kind == "image":
+        return grid_png(fake)
+    if info.dim == 2:
+        return scatter_png(fake, real, info, title)
+    raise ValueError(f"cannot draw samples of shape {info.shape}")
+
+
+def save_samples(path: Path, fake: torch.Tensor, info: DataInfo, real: torch.Tensor | None = None, title: str = "") -> Path:
+    write_bytes(path, samples_png(fake, info, real, title))
+    return path

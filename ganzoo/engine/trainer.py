@@ -1,0 +1,433 @@
+"""The shared training loop: any architecture x loss x mitigations x dataset, on CPU or CUDA.
+
+One step = ``n_critic`` discriminator updates, then one generator update. Losses are accumulated
+on the device and read once per logging interval (no per-step host synchronisation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganzoo import __version__
+from ganzoo.config import RunConfig
+from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine import rng
+from ganzoo.engine.atomic import write_text
+from ganzoo.engine.components import Assembly, assemble, info_to_dict, sample_latent
+from ganzoo.engine.data import BatchSource
+from ganzoo.engine.device import autocast_dtype, resolve_device
+from ganzoo.engine.ema import EMA
+from ganzoo.engine.logger import RunLogger
+from ganzoo.engine.samples import image_grid, save_samples
+from ganzoo.errors import TrainingDivergedError
+from ganzoo.specs import DiscriminatorStep, GeneratorStep
+
+STATUS_FILE = "status.json"
+
+
+def write_status(run_dir: Path, status: str, step: int, **extra: Any) -> None:
+    write_text(Path(run_dir) / STATUS_FILE, json.dumps({"status": status, "step": step, **extra}, indent=2) + "\n")
+
+
+def read_status(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((Path(run_dir) / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+class _StopRequest:
+    """Turns SIGINT/SIGTERM into a flag the loop checks after each step."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopRequest":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # second Ctrl-C: give up immediately
+        self.signum = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class Trainer:
+    """Trains one run in ``run_dir``. Create it fresh, or with ``resume=True`` to continue."""
+
+    def __init__(
+        self,
+        cfg: RunConfig,
+        run_dir: Path,
+        host: Any,
+        *,
+        quiet: bool = True,
+        resume: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+        wrap_models: Callable[[nn.Module], nn.Module] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.host = host
+        self.quiet = quiet
+        self.rank, self.world_size = rank, world_size
+        self.is_main = rank == 0
+        run, train = cfg.run, cfg.train
+        self.device = resolve_device(run["device"])
+        self.amp_dtype = autocast_dtype(run["precision"], self.device)
+        self.steps = int(run["steps"])
+        self.batch_size = int(run["batch_size"])
+        self.seed = int(run["seed"])
+
+        rng.seed_everything(self.seed + 1000 * rank)
+        self.asm: Assembly = assemble(cfg, host)
+        info = self.asm.info
+        self.info = info
+        self.latent_distribution = getattr(self.asm.arch, "latent_distribution", "normal")
+        self.latent_dim = int(self.asm.generator.latent_dim)
+        self.channels_last = bool(train["channels_last"]) and self.device.type == "cuda" and info.kind == "image"
+        mf = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.G = self.asm.generator.to(self.device, memory_format=mf)
+        self.D = self.asm.discriminator.to(self.device, memory_format=mf)
+        if train.get("sync_batchnorm") and world_size > 1:
+            self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
+            self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
+        # DDP (or another wrapper) for the update; the raw modules stay reachable for checkpoints.
+        self.G_train = wrap_models(self.G) if wrap_models else self.G
+        self.D_train = wrap_models(self.D) if wrap_models else self.D
+        betas = tuple(train["betas"])
+        fused = self.device.type == "cuda"
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train["lr_g"], betas=betas, fused=fused)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train["lr_d"], betas=betas, fused=fused)
+        fp16 = run["precision"] == "fp16"
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.ema = EMA(self.G, float(train["ema_decay"])) if train["ema"] else None
+        self.n_critic = int(train["n_critic"])
+        self.latent_rng = torch.Generator(device=self.device).manual_seed(self.seed * 7 + 3 + 7919 * rank)
+        self.step = 0
+        self.wall_before = 0.0
+        position = None
+        if resume:
+            state, path = ckpt.load_latest(self.run_dir, map_location=self.device)
+            self._load_state(state)
+            position = state.get("data")
+            self.resumed_from = path
+        assert self.asm.data is not None
+        self.batches = BatchSource(
+            self.asm.data,
+            batch_size=self.batch_size // world_size if world_size > 1 else self.batch_size,
+            device=self.device,
+            seed=self.seed,
+            position=position,
+            device_limit_mb=float(train["device_data_limit_mb"]),
+            num_workers=int(train["num_workers"]),
+            rank=rank,
+            world_size=world_size,
+        )
+        g = torch.Generator().manual_seed(self.seed + 424242)
+        n_fixed = int(train["num_samples"]) * (16 if info.kind == "vector" else 1)
+        self.fixed_z = sample_latent(n_fixed, self.latent_dim, self.latent_distribution, torch.device("cpu"), g).to(self.device)
+        self._acc = torch.zeros(3, device=self.device)  # loss_d, loss_g, penalty
+        self._acc_steps = 0
+        self._bad = torch.full((2,), -1, dtype=torch.long, device=self.device)
+        self._step_dev = torch.tensor(self.step, dtype=torch.long, device=self.device)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "ganzoo_version": __version__,
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "ema": self.ema.shadow.state_dict() if self.ema else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "rng": rng.capture(),
+            "latent_rng": self.latent_rng.get_state(),
+            "data": self.batches.state(),
+            "data_info": info_to_dict(self.info),
+            "latent_dim": self.latent_dim,
+            "latent_distribution": self.latent_distribution,
+            "config": self.cfg.to_dict(),
+            "wall_time": self.wall_before + (time.perf_counter() - self._t_start if hasattr(self, "_t_start") else 0.0),
+        }
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        if self.ema is not None:
+            if state.get("ema") is not None:
+                self.ema.shadow.load_state_dict(state["ema"])
+            else:
+                self.ema.shadow.load_state_dict(state["generator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        rng.restore(state["rng"])
+        self.latent_rng.set_state(state["latent_rng"].to("cpu") if self.device.type == "cpu" else state["latent_rng"].cpu())
+        self.step = int(state["step"])
+        self.wall_before = float(state.get("wall_time", 0.0))
+
+    # ------------------------------------------------------------------ pieces of a step
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _fp32(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, enabled=False)
+
+    def _z(self, n: int) -> torch.Tensor:
+        return sample_latent(n, self.latent_dim, self.latent_distribution, self.device, self.latent_rng)
+
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        for m in self.asm.mitigations:
+            x = m.prepare_batch(x)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def discriminator_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Full D loss for raw ``real`` and ``fake`` batches: (total, penalty part)."""
+        rp, fp = self._prepare(real), self._prepare(fake)
+        with self._autocast():
+            rl, fl = D(rp), D(fp)
+        loss = self.asm.loss.discriminator_loss(rl.float(), fl.float())
+        extra = torch.zeros((), device=self.device)
+        with self._fp32():
+            pen = self.asm.loss.penalty(D, rp.float(), fp.float())
+            if pen is not None:
+                extra = extra + pen
+            ctx = DiscriminatorStep(self.step, D, rp, fp, rl, fl)
+            for m in self.asm.mitigations:
+                r = m.discriminator_regularizer(ctx)
+                if r is not None:
+                    extra = extra + r
+        return loss + extra, extra
+
+    def _d_update(self) -> tuple[torch.Tensor, torch.Tensor]:
+        real = self.batches.next()
+        with torch.no_grad(), self._autocast():
+            fake = self.G_train(self._z(real.shape[0]))
+        total, pen = self.discriminator_objective(self.D_train, real, fake.float())
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler_d.scale(total).backward()
+        self.scaler_d.step(self.opt_d)
+        self.scaler_d.update()
+        self.asm.loss.after_discriminator_step(self.D)
+        return total.detach(), pen.detach()
+
+    def _g_update(self) -> torch.Tensor:
+        self.D.requires_grad_(False)
+        try:
+            n = self.batch_size // self.world_size if self.world_size > 1 else self.batch_size
+            z = self._z(n)
+            with self._autocast():
+                fake = self.G_train(z)
+            fake = fake.float()
+            gstep = GeneratorStep(
+                step=self.step,
+                generator=self.G,
+                discriminator=self.D,
+                z=z,
+                fake=fake,
+                loss=self.asm.loss,
+                sample_real=self.batches.next,
+                sample_latent=self._z,
+                prepare=self._prepare,
+                discriminator_objective=lambda D, r, f: self.discriminator_objective(D, r, f)[0],
+                lr_d=float(self.cfg.train["lr_d"]),
+                betas_d=tuple(self.cfg.train["betas"]),  # type: ignore[arg-type]
+            )
+            D_for_g: nn.Module = self.D_train
+            for m in self.asm.mitigations:
+                D_for_g = m.discriminator_for_generator(D_for_g, gstep)
+            with self._autocast():
+                fl = D_for_g(self._prepare(fake))
+            loss = self.asm.loss.generator_loss(fl.float())
+            for m in self.asm.mitigations:
+                r = m.generator_regularizer(gstep)
+                if r is not None:
+                    loss = loss + r
+            self.opt_g.zero_grad(set_to_none=True)
+            self.scaler_g.scale(loss).backward()
+            self.scaler_g.step(self.opt_g)
+            self.scaler_g.update()
+        finally:
+            self.D.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update(self.G)
+        return loss.detach()
+
+    def train_step(self) -> None:
+        self.G_train.train()
+        self.D_train.train()
+        d_total = torch.zeros((), device=self.device)
+        pen_total = torch.zeros((), device=self.device)
+        for _ in range(self.n_critic):
+            d, p = self._d_update()
+            d_total = d_total + d
+            pen_total = pen_total + p
+        g = self._g_update()
+        d_mean = d_total / self.n_critic
+        self._step_dev += 1
+        finite = torch.stack([torch.isfinite(d_mean), torch.isfinite(g)])
+        self._bad = torch.where((self._bad < 0) & ~finite, self._step_dev, self._bad)
+        self._acc += torch.stack([d_mean, g, pen_total / self.n_critic])
+        self._acc_steps += 1
+        self.step += 1
+
+    # ------------------------------------------------------------------ outputs
+    @property
+    def sampling_generator(self) -> nn.Module:
+        return self.ema.shadow if self.ema is not None else self.G
+
+    @torch.no_grad()
+    def write_samples(self, logger: RunLogger) -> Path | None:
+        if not self.is_main:
+            return None
+        G = self.sampling_generator
+        was_training = G.training
+        G.eval()
+        fake = torch.cat([G(z) for z in self.fixed_z.split(256)]).float()
+        G.train(was_training)
+        real = None
+        if self.info.kind == "vector":
+            n = min(len(self.asm.data), 2000)  # type: ignore[arg-type]
+            idx = torch.linspace(0, len(self.asm.data) - 1, n).long()  # type: ignore[arg-type]
+            real = torch.stack([self.asm.data.dataset[int(i)][0] for i in idx])  # type: ignore[union-attr]
+        path = save_samples(self.run_dir / "samples" / f"step-{self.step:08d}.png", fake, self.info, real, title=f"step {self.step}")
+        if self.info.kind == "image":
+            logger.image("samples", image_grid(fake[:64]), self.step)
+        return path
+
+    def check_finite(self) -> None:
+        bad = self._bad.tolist()
+        for which, s in zip(("loss_d", "loss_g"), bad):
+            if s >= 0:
+                raise TrainingDivergedError(
+                    f"{which} became NaN or infinite at step {s}; the run stopped and keeps its last good "
+                    f"checkpoint in {ckpt.checkpoint_dir(self.run_dir)}. Try a lower learning rate "
+                    f"(--set train.lr_d=..., train.lr_g=...) or --precision fp32"
+                )
+
+    def save_checkpoint(self) -> Path | None:
+        self.check_finite()
+        if not self.is_main:
+            return None
+        path = ckpt.save(self.run_dir, self.state_dict(), keep=int(self.cfg.train["keep_checkpoints"]))
+        self.host.hook.ganzoo_checkpoint_saved(run_dir=self.run_dir, step=self.step, path=path)
+        return path
+
+    def _metrics_row(self, imgs: int, seconds: float) -> dict[str, Any]:
+        vals = (self._acc / max(self._acc_steps, 1)).tolist()
+        self.check_finite()
+        self._acc.zero_()
+        self._acc_steps = 0
+        row: dict[str, Any] = {"step": self.step, "loss_d": vals[0], "loss_g": vals[1]}
+        if vals[2] != 0.0:
+            row["penalty"] = vals[2]
+        row["img_per_s"] = imgs / seconds if seconds > 0 else 0.0
+        row["wall_time"] = self.wall_before + (time.perf_counter() - self._t_start)
+        return row
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> str:
+        """Train to ``run.steps``. Returns ``completed`` or ``interrupted`` (after a checkpoint)."""
+        train = self.cfg.train
+        log_every = int(train["log_every"])
+        sample_every = int(train["sample_every"])
+        ckpt_every = int(train["checkpoint_every"])
+        eval_every = int(train.get("eval_every", 0))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        logger = RunLogger(
+            self.run_dir, tensorboard=bool(train["tensorboard"]), quiet=self.quiet,
+            total_steps=self.steps, start_step=self.step, enabled=self.is_main,
+        )
+        logger.truncate_after(self.step)
+        evaluator = None
+        if eval_every and self.is_main:
+            from ganzoo.metrics.during_training import TrainingEvaluator
+
+            evaluator = TrainingEvaluator(self.cfg, self.run_dir, self.info, device=self.device)
+        self._t_start = time.perf_counter()
+        t_int, imgs = time.perf_counter(), 0
+        status = "completed"
+        if self.is_main:
+            write_status(self.run_dir, "running", self.step)
+        self.host.hook.ganzoo_train_start(run_dir=self.run_dir, config=self.cfg.to_dict(), step=self.step)
+        try:
+            with _StopRequest() as stop:
+                while self.step < self.steps:
+                    self.train_step()
+                    imgs += self.batch_size * self.n_critic
+                    s = self.step
+                    if s % log_every == 0 or s == self.steps:
+                        row = self._metrics_row(imgs, time.perf_counter() - t_int)
+                        t_int, imgs = time.perf_counter(), 0
+                        logger.log(row)
+                        self.host.hook.ganzoo_log(run_dir=self.run_dir, step=s, metrics=row)
+                        logger.progress(s, {"loss_d": f"{row['loss_d']:.3f}", "loss_g": f"{row['loss_g']:.3f}", "img/s": f"{row['img_per_s']:.0f}"})
+                    elif not self.quiet and s % 10 == 0:
+                        logger.progress(s)
+                    if sample_every and s % sample_every == 0:
+                        self.write_samples(logger)
+                    if evaluator is not None and s % eval_every == 0:
+                        evaluator.evaluate(self, logger)
+                    if ckpt_every and s % ckpt_every == 0 and s != self.steps:
+                        self.save_checkpoint()
+                    if stop.signum is not None:
+                        status = "interrupted"
+                        break
+            self.save_checkpoint()
+            if status == "completed":
+                self.write_samples(logger)
+                if evaluator is not None and self.step % eval_every != 0:
+                    evaluator.evaluate(self, logger)
+        except TrainingDivergedError as exc:
+            if self.is_main:
+                write_status(self.run_dir, "failed", self.step, error=str(exc))
+            self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status="failed")
+            logger.close()
+            raise
+        except BaseException as exc:
+            if self.is_main:
+                write_status(self.run_dir, "failed", self.step, error=f"{type(exc).__name__}: {exc}")
+            logger.close()
+            raise
+        logger.close()
+        if self.is_main:
+            write_status(self.run_dir, status, self.step, wall_time=self.wall_before + time.perf_counter() - self._t_start)
+        self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status=status)
+        self.stop_signal = stop.signum
+        return status
+
+
+def iter_batches(t: Trainer) -> Iterator[torch.Tensor]:  # pragma: no cover - convenience for notebooks
+    while True:
+        yield t.batches.next()
