@@ -7,6 +7,7 @@ the previous one is used.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from pathlib import Path
@@ -21,6 +22,40 @@ FORMAT = "ganzoo-checkpoint"
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format", "format_version", "step", "generator", "discriminator")
 STEP_RE = re.compile(r"^step-(\d{8,})\.pt$")
+TMP_RE = re.compile(r"^\.step-\d{8,}\.pt\..*\.tmp$")
+DIGEST_KEY = "content_sha256"
+
+
+def _feed(h: Any, obj: Any) -> None:
+    """Hash ``obj`` (nested dicts/lists of tensors and scalars) in a stable order."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().to("cpu").contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, dict):
+        h.update(b"{")
+        for k, v in obj.items():
+            h.update(repr(k).encode())
+            _feed(h, v)
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"[")
+        for v in obj:
+            _feed(h, v)
+        h.update(b"]")
+    else:
+        h.update(repr(obj).encode())
+
+
+def content_digest(state: dict[str, Any]) -> str:
+    """SHA-256 of every tensor's bytes and every scalar of ``state`` (the digest key excluded).
+
+    torch's zip reader notices a truncated file but not flipped bytes inside a tensor record; the
+    digest catches those."""
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in state.items() if k != DIGEST_KEY})
+    return h.hexdigest()
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
@@ -47,11 +82,16 @@ def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
 def save(run_dir: Path, state: dict[str, Any], *, keep: int) -> Path:
     """Write ``state`` atomically as the checkpoint of ``state['step']``; keep the newest ``keep``."""
     state = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
+    state[DIGEST_KEY] = content_digest(state)
     path = checkpoint_path(run_dir, int(state["step"]))
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
     for _, old in list_checkpoints(run_dir)[keep:]:
         old.unlink(missing_ok=True)
+    # Temporary files of writes killed half-way (SIGKILL, power loss) are never valid checkpoints.
+    for p in checkpoint_dir(run_dir).iterdir():
+        if TMP_RE.match(p.name):
+            p.unlink(missing_ok=True)
     return path
 
 
@@ -70,6 +110,8 @@ def read(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
         raise CheckpointError(
             f"checkpoint {path} has format version {state['format_version']}; this ganzoo reads up to {FORMAT_VERSION}"
         )
+    if DIGEST_KEY in state and content_digest(state) != state[DIGEST_KEY]:
+        raise CheckpointError(f"checkpoint {path} is corrupt (its content does not match its SHA-256 digest)")
     return state
 
 

@@ -16,6 +16,15 @@ from torch.utils.data import DataLoader, Sampler
 from ganzoo.specs import GanData
 
 
+def _ignore_stop_signals(worker_id: int) -> None:
+    """DataLoader workers leave Ctrl-C and SIGTERM to the main process, which checkpoints and then
+    shuts them down; a worker killed by the terminal's SIGINT would otherwise break the next batch."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
     g = torch.Generator().manual_seed((seed * 1_000_003 + epoch * 7919 + 12345) % (2**63))
     return torch.randperm(n, generator=g)
@@ -104,6 +113,7 @@ class BatchSource:
             num_workers=self._num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=self._num_workers > 0,
+            worker_init_fn=_ignore_stop_signals if self._num_workers > 0 else None,
         )
         self._loader_iter = iter(loader)
         self._loader_stream_state = self.stream.state()

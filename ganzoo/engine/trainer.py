@@ -128,7 +128,8 @@ class Trainer:
         self.wall_before = 0.0
         position = None
         if resume:
-            state, path = ckpt.load_latest(self.run_dir, map_location=self.device)
+            # On the CPU: RNG states must stay CPU tensors; load_state_dict moves weights to the device.
+            state, path = ckpt.load_latest(self.run_dir, map_location="cpu")
             self._load_state(state)
             position = state.get("data")
             self.resumed_from = path
@@ -401,7 +402,7 @@ class Trainer:
                         evaluator.evaluate(self, logger)
                     if ckpt_every and s % ckpt_every == 0 and s != self.steps:
                         self.save_checkpoint()
-                    if stop.signum is not None:
+                    if stop.signum is not None and self.step < self.steps:
                         status = "interrupted"
                         break
             self.save_checkpoint()

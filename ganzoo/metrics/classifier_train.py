@@ -28,8 +28,10 @@ class TrainSettings:
     weight_decay: float = 1e-4
     min_epochs: int = 2
     max_epochs: int = 20
-    sample_budget: int = 45_000
+    sample_budget: int = 30_000
     """Training stops after about this many samples seen (within ``min_epochs..max_epochs`` epochs)."""
+    stop_train_accuracy: float = 0.999
+    """After ``min_epochs``, stop early once an epoch's (augmented) training accuracy reaches this."""
     shift: float = 0.08
     """Largest random translation, as a fraction of the image side (augmentation)."""
     eval_batch_size: int = 1000
@@ -123,25 +125,34 @@ def train_classifier(
     opt = torch.optim.Adam(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=epochs * steps_per_epoch,
                                                 pct_start=0.2)
+    epochs_run = 0
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed + 1)  # dropout
         for epoch in range(epochs):
             net.train()
             order = torch.randperm(x_tr.shape[0], generator=g)
-            total = 0.0
+            total, correct = 0.0, 0
             for i in range(0, order.numel(), settings.batch_size):
                 idx = order[i : i + settings.batch_size]
                 if idx.numel() < 2:  # BatchNorm needs two samples
                     continue
                 xb = _augment(x_tr[idx], settings.shift, g).to(device)
-                loss = F.cross_entropy(net(xb), y_tr[idx].to(device))
+                yb = y_tr[idx].to(device)
+                logits = net(xb)
+                loss = F.cross_entropy(logits, yb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 sched.step()
                 total += float(loss.detach()) * idx.numel()
+                correct += int((logits.detach().argmax(1) == yb).sum())
+            train_acc = correct / max(1, x_tr.shape[0])
+            epochs_run = epoch + 1
             if progress is not None:
-                progress(f"epoch {epoch + 1}/{epochs}: loss {total / max(1, x_tr.shape[0]):.4f}")
+                progress(f"epoch {epochs_run}/{epochs}: loss {total / max(1, x_tr.shape[0]):.4f}, "
+                         f"train accuracy {train_acc:.4f}")
+            if epochs_run >= settings.min_epochs and train_acc >= settings.stop_train_accuracy:
+                break
     net.eval()
     acc = evaluate(net, x_ho, y_ho, settings.eval_batch_size)
-    return TrainResult(net.cpu(), acc, int(x_tr.shape[0]), int(n_hold), epochs, time.perf_counter() - start)
+    return TrainResult(net.cpu(), acc, int(x_tr.shape[0]), int(n_hold), epochs_run, time.perf_counter() - start)

@@ -81,14 +81,21 @@ def _download(family: MnistFamily, split: str, root: Path) -> str | None:
 
         getattr(tvd, family.torchvision_class)(str(root), train=split == "train", download=True)
 
-    return quiet_download(run)
+    raw = root / family.raw_folder
+    return quiet_download(run, may_create=[root, raw.parent, raw])
 
 
-def _unavailable(family: MnistFamily, split: str, dirs: list[Path], reason: str | None) -> DataUnavailableError:
+def _unavailable(
+    family: MnistFamily, split: str, dirs: list[Path], reason: str | None, dataset: str | None = None
+) -> DataUnavailableError:
     names = split_files(split)
     wanted = f"{names['images'][0]}[.gz] and {names['labels'][0]}[.gz]"
+    if dataset in (None, family.name):
+        subject = f"dataset {family.name!r} (split {split!r}) is"
+    else:
+        subject = f"dataset {dataset!r} needs {family.name} (split {split!r}), which is"
     msg = (
-        f"dataset {family.name!r} (split {split!r}) is not available: no local files and the download "
+        f"{subject} not available: no local files and the download "
         f"failed ({reason or 'files still missing after download'}). Looked for {wanted} in: {describe_dirs(dirs)}."
     )
     other = "test" if split == "train" else "train"
@@ -104,8 +111,12 @@ def _unavailable(family: MnistFamily, split: str, dirs: list[Path], reason: str 
     return DataUnavailableError(msg)
 
 
-def load_split(family: MnistFamily, split: str, data_root: Path | None) -> tuple[torch.Tensor, torch.Tensor, Path]:
-    """Images ``[N, 28, 28]`` uint8, labels ``[N]`` int64 and the directory they came from."""
+def load_split(
+    family: MnistFamily, split: str, data_root: Path | None, *, dataset: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor, Path]:
+    """Images ``[N, 28, 28]`` uint8, labels ``[N]`` int64 and the directory they came from.
+
+    ``dataset`` names the requesting dataset in errors (e.g. ``stacked-mnist``)."""
     if split not in SPLITS:
         raise DataUnavailableError(f"dataset {family.name!r}: unknown split {split!r}; use one of {', '.join(SPLITS)}")
     dirs = search_dirs(family, data_root)
@@ -114,7 +125,7 @@ def load_split(family: MnistFamily, split: str, data_root: Path | None) -> tuple
         reason = _download(family, split, download_root(data_root))
         found = find_split(family, split, dirs)
         if found is None:
-            raise _unavailable(family, split, dirs, reason)
+            raise _unavailable(family, split, dirs, reason, dataset)
     images_path, labels_path = found
     images = read_idx_images(images_path, (28, 28))
     labels = read_idx_labels(labels_path, len(family.class_names))
@@ -134,7 +145,6 @@ class _MnistLike(DatasetSpec):
         "split": Option("train", "which split to read: train (60,000) or test (10,000)", choices=SPLITS),
         "resolution": Option(28, "image side in pixels (28 native; 32 and 64 are resized)", choices=(28, 32, 64)),
     }
-    recommended = {"run.batch_size": 64}
 
     def build(self, *, data_root: Path | None, seed: int) -> GanData:
         split, res = self.opts["split"], int(self.opts["resolution"])

@@ -97,7 +97,6 @@ class ShapesDataset(DatasetSpec):
         "resolution": Option(32, "image side in pixels", choices=(16, 28, 32, 64)),
         "size": Option(10_000, "number of images generated", minimum=1, maximum=1_000_000),
     }
-    recommended = {"run.batch_size": 64}
 
     def build(self, *, data_root: Path | None, seed: int) -> GanData:
         res, n = int(self.opts["resolution"]), int(self.opts["size"])

@@ -1,3 +1,21 @@
 """Entry point of the built-in ganzoo-mitigations plugin."""
 
-from ganzoo import hookimpl  # noqa: F401
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ganzoo import hookimpl
+from ganzoo_mitigations.minibatch_discrimination import MinibatchDiscriminationSpec
+from ganzoo_mitigations.minibatch_stddev import MinibatchStdDevSpec
+from ganzoo_mitigations.mode_seeking import ModeSeeking
+from ganzoo_mitigations.pacgan import PacGAN
+from ganzoo_mitigations.r1 import R1
+from ganzoo_mitigations.spectral_norm import SpectralNorm
+from ganzoo_mitigations.unrolled import Unrolled
+
+
+@hookimpl
+def ganzoo_register_mitigations(register: Callable[[Any], None]) -> None:
+    for spec in (SpectralNorm(), MinibatchDiscriminationSpec(), MinibatchStdDevSpec(), PacGAN(), Unrolled(), R1(), ModeSeeking()):
+        register(spec)

@@ -1,0 +1,235 @@
+"""Training throughput (images/s) of the ganzoo engine vs a plain PyTorch DCGAN loop.
+
+The plain loop is written in the style of pytorch/examples ``dcgan/main.py`` (BCE on D's output,
+Adam 2e-4 with betas (0.5, 0.999), batch 64, ``.item()`` on the losses every step, one fake batch
+shared by the D and G updates) and uses the *same* generator and discriminator modules, built by
+the ``dcgan`` plugin with the same seed, so both sides do the same network compute. Real batches
+come from one tensor on the device on both sides (the ``shapes`` dataset, which the engine keeps
+device-resident).
+
+The engine is driven through the library: a resolved config, a :class:`ganzoo.engine.trainer.Trainer`
+in a temporary run directory, and only ``Trainer.train_step`` timed (no sample grids, TensorBoard or
+checkpoints inside the timed part). After warm-up the two are timed alternately (ganzoo, plain,
+ganzoo, plain, ...) in one process; the report gives the median images/s of each and the ratio
+ganzoo / plain (target >= 0.95). Images/s counts real images seen by the discriminator.
+
+    python benchmarks/train_throughput.py [--resolution 32|64] [--steps 20] [--repeats 5]
+        [--device auto|cpu|cuda] [--precision fp32|bf16|fp16] [--json]
+
+``--precision bf16`` on CUDA is the engine's fast path (bf16 autocast, channels_last, device data,
+no per-step host syncs); the plain loop then runs under the same autocast and memory format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganzoo.config import resolve
+from ganzoo.engine.device import autocast_dtype, resolve_device
+from ganzoo.engine.trainer import Trainer
+from ganzoo.errors import GanzooError
+from ganzoo.plugins import get_host
+
+BATCH = 64
+DATA_SIZE = 1024  # images kept on the device (shapes is procedural: no download)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def engine_config(resolution: int, device: str, precision: str, seed: int) -> dict[str, Any]:
+    return {
+        "run": {"dataset": "shapes", "arch": "dcgan", "loss": "ns-gan", "batch_size": BATCH, "steps": 10**9,
+                "device": device, "precision": precision, "seed": seed},
+        "dataset": {"resolution": resolution, "size": DATA_SIZE},
+        "arch": {"width": 64, "latent_dim": 100},
+        "train": {"lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "n_critic": 1, "ema": False,
+                  "tensorboard": False, "sample_every": 0, "checkpoint_every": 0, "log_every": 10**9},
+    }
+
+
+class EngineRunner:
+    """The ganzoo engine: ``Trainer.train_step`` on a resolved config in a temporary run directory."""
+
+    name = "ganzoo"
+
+    def __init__(self, resolution: int, device: str, precision: str, seed: int, run_dir: Path) -> None:
+        host = get_host()
+        cfg = resolve(engine_config(resolution, device, precision, seed), host)
+        self.trainer = Trainer(cfg, run_dir, host)
+        self.device = self.trainer.device
+        self.real = self.trainer.batches.x  # the device-resident data, shared with the plain loop
+
+    def run(self, steps: int) -> float:
+        t = self.trainer
+        _sync(self.device)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            t.train_step()
+        t._acc.tolist()  # the engine reads its losses once per log interval: one host sync here
+        _sync(self.device)
+        return time.perf_counter() - t0
+
+
+class PlainRunner:
+    """pytorch/examples dcgan/main.py's inner loop on the same modules and the same device data."""
+
+    name = "plain"
+
+    def __init__(self, resolution: int, device: torch.device, precision: str, seed: int, real: torch.Tensor,
+                 channels_last: bool) -> None:
+        host = get_host()
+        arch = host.architectures.get("dcgan").with_options({"width": 64, "latent_dim": 100})
+        info = host.datasets.get("shapes").with_options({"resolution": resolution, "size": 16}).build(
+            data_root=None, seed=seed).info
+        torch.manual_seed(seed)
+        mf = torch.channels_last if channels_last else torch.contiguous_format
+        self.netG = arch.build_generator(info).to(device, memory_format=mf)
+        self.netD = arch.build_discriminator(info, batch_norm=True).to(device, memory_format=mf)
+        self.nz = int(self.netG.latent_dim)
+        self.device = device
+        self.channels_last = channels_last
+        self.amp = autocast_dtype(precision, device)
+        self.criterion = nn.BCEWithLogitsLoss()  # D returns logits; examples' Sigmoid + BCELoss
+        self.optD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.optG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.real = real
+        self.gen = torch.Generator().manual_seed(seed + 1)
+        self._order = torch.empty(0, dtype=torch.long)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp)
+
+    def _batch(self) -> torch.Tensor:
+        if self._order.numel() < BATCH:  # shuffled epochs, as a DataLoader(shuffle=True) gives
+            self._order = torch.randperm(self.real.shape[0], generator=self.gen)
+        idx, self._order = self._order[:BATCH], self._order[BATCH:]
+        x = self.real[idx.to(self.device)]
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def run(self, steps: int) -> float:
+        netG, netD, crit, dev = self.netG, self.netD, self.criterion, self.device
+        _sync(dev)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            # (1) Update D: maximize log(D(x)) + log(1 - D(G(z)))
+            netD.zero_grad()
+            real = self._batch()
+            b = real.size(0)
+            label = torch.full((b,), 1.0, device=dev)
+            with self._autocast():
+                output = netD(real)
+            errD_real = crit(output.float(), label)
+            errD_real.backward()
+            D_x = output.mean().item()
+            noise = torch.randn(b, self.nz, device=dev)
+            with self._autocast():
+                fake = netG(noise)
+            label.fill_(0.0)
+            with self._autocast():
+                output = netD(fake.detach())
+            errD_fake = crit(output.float(), label)
+            errD_fake.backward()
+            D_G_z1 = output.mean().item()
+            errD = errD_real + errD_fake
+            self.optD.step()
+            # (2) Update G: maximize log(D(G(z)))
+            netG.zero_grad()
+            label.fill_(1.0)
+            with self._autocast():
+                output = netD(fake)
+            errG = crit(output.float(), label)
+            errG.backward()
+            D_G_z2 = output.mean().item()
+            self.optG.step()
+            _ = (errD.item(), errG.item(), D_x, D_G_z1, D_G_z2)
+        _sync(dev)
+        return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--resolution", type=int, choices=(32, 64), default=32)
+    p.add_argument("--steps", type=int, default=20, help="timed steps per run (default 20)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps of each before timing (default 3)")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs of each, alternating (default 5)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = p.parse_args(argv)
+    if args.steps < 1 or args.repeats < 1 or args.warmup < 0:
+        p.error("--steps and --repeats must be >= 1, --warmup >= 0")
+    try:
+        device = resolve_device(args.device)
+        autocast_dtype(args.precision, device)
+    except GanzooError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # as pytorch/examples does; applies to both sides
+
+    with tempfile.TemporaryDirectory(prefix="ganzoo-throughput-") as tmp:
+        engine = EngineRunner(args.resolution, args.device, args.precision, args.seed, Path(tmp) / "run")
+        plain = PlainRunner(args.resolution, device, args.precision, args.seed, engine.real,
+                            channels_last=engine.trainer.channels_last)
+        runners = [engine, plain]
+        for r in runners:
+            if args.warmup:
+                r.run(args.warmup)
+        times: dict[str, list[float]] = {r.name: [] for r in runners}
+        for _ in range(args.repeats):
+            for r in runners:
+                times[r.name].append(r.run(args.steps))
+                if not args.json:
+                    print(f"  {r.name:6s} {BATCH * args.steps / times[r.name][-1]:8.1f} img/s", file=sys.stderr)
+
+    ips = {k: [BATCH * args.steps / t for t in v] for k, v in times.items()}
+    med = {k: statistics.median(v) for k, v in ips.items()}
+    result = {
+        "device": str(device) if device.type == "cpu" else f"{device} ({torch.cuda.get_device_name(device)})",
+        "precision": args.precision,
+        "resolution": args.resolution,
+        "batch_size": BATCH,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "img_per_s": {k: [round(x, 2) for x in v] for k, v in ips.items()},
+        "median_img_per_s": {k: round(v, 2) for k, v in med.items()},
+        "ratio_ganzoo_over_plain": round(med["ganzoo"] / med["plain"], 4),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"device {result['device']}, {args.precision}, {args.resolution}px, batch {BATCH}, "
+              f"{args.steps} steps x {args.repeats} repeats (torch {torch.__version__}, {result['threads']} threads)")
+        print("| loop   | median img/s | runs (img/s) |")
+        print("|--------|-------------:|--------------|")
+        for k in ("ganzoo", "plain"):
+            print(f"| {k:6s} | {med[k]:12.1f} | {', '.join(f'{x:.1f}' for x in ips[k])} |")
+        print(f"ratio ganzoo/plain = {result['ratio_ganzoo_over_plain']:.3f} (target >= 0.95)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""Figures of a bench report (matplotlib, Agg), each returned as PNG bytes.
+
+- :func:`metrics_figure`: per metric, each variant's mean (bar), ± std (error bar), every seed
+  (points) and the published value where the suite has one (diamond);
+- :func:`loss_figure`: D and G losses over training, one panel per variant, seeds overlaid;
+- :func:`samples_2d_figure`: generated 2D samples over the real data, variants × seeds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ganzoo.bench.results import BenchResults, VariantResult  # noqa: E402
+from ganzoo.bench.suite import metric_info  # noqa: E402
+
+PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
+DPI = 110
+STYLE = {
+    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8.5,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.edgecolor": "#888", "axes.titleweight": "bold",
+    "font.family": "DejaVu Sans", "legend.frameon": False, "legend.fontsize": 8,
+}
+
+
+def variant_colors(res: BenchResults) -> dict[str, str]:
+    return {v.name: PALETTE[i % len(PALETTE)] for i, v in enumerate(res.variants)}
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _scale(metric: str) -> float:
+    return 100.0 if metric_info(metric).percent else 1.0
+
+
+def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> bytes:
+    """Horizontal dot-and-bar chart per metric; variants in rank order, the best at the top."""
+    group = res.by_dataset()[dataset]
+    colors = variant_colors(res)
+    published = [p for p in res.suite.published if p.dataset == dataset and p.variant]
+    n = len(group)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(metrics), figsize=(max(6.0, 3.1 * len(metrics) + 1.6), 0.42 * n + 1.3),
+                                 sharey=True, squeeze=False)
+        y = np.arange(n)[::-1]
+        for ax, m in zip(axes[0], metrics):
+            k = _scale(m)
+            info = metric_info(m)
+            for yi, v in zip(y, group):
+                s = v.stats.get(m)
+                c = colors[v.name]
+                if s is None or s.mean is None:
+                    ax.text(0.02, yi, "no result", transform=ax.get_yaxis_transform(), va="center", fontsize=8, color="#999")
+                    continue
+                ax.barh(yi, s.mean * k, height=0.62, color=c, alpha=0.28, edgecolor=c, linewidth=0.8)
+                if s.std is not None:
+                    ax.errorbar(s.mean * k, yi, xerr=s.std * k, fmt="none", ecolor="#333", elinewidth=1.1, capsize=3)
+                jitter = np.linspace(-0.16, 0.16, len(s.values)) if len(s.values) > 1 else np.zeros(1)
+                ax.scatter(np.array(s.values) * k, yi + jitter, s=16, color=c, edgecolor="white", linewidth=0.6, zorder=3)
+                ax.plot([s.mean * k] * 2, [yi - 0.31, yi + 0.31], color=c, linewidth=2, zorder=2)
+                for p in published:
+                    if p.variant == v.name and m in p.values:
+                        ax.scatter(p.values[m] * k, yi, marker="D", s=34, facecolor="white", edgecolor="#111",
+                                   linewidth=1.1, zorder=4, label="published")
+            arrow = "↑" if info.direction == "max" else "↓"
+            ax.set_title(f"{info.label}{' (%)' if info.percent else ''} {arrow}")
+            ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
+            ax.set_axisbelow(True)
+            lo, hi = ax.get_xlim()
+            if lo > 0 and m not in ("fid", "kid"):
+                ax.set_xlim(0, hi)
+        axes[0][0].set_yticks(y)
+        axes[0][0].set_yticklabels([v.name for v in group])
+        axes[0][0].set_ylim(-0.6, n - 0.4)
+        handles, labels = axes[0][-1].get_legend_handles_labels()
+        for ax in axes[0][:-1]:
+            h, lab = ax.get_legend_handles_labels()
+            handles, labels = handles + h, labels + lab
+        if handles:
+            fig.legend(handles[:1], ["published (paper)"], loc="lower right", bbox_to_anchor=(1.0, 1.0 - 0.5 / (0.42 * n + 1.3)))
+        fig.tight_layout()
+        return _png(fig)
+
+
+def _read_curves(run_dir: Path) -> dict[str, np.ndarray]:
+    rows = []
+    try:
+        for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    except OSError:
+        return {}
+    if not rows:
+        return {}
+    out = {"step": np.array([float(r.get("step", 0)) for r in rows])}
+    for key in ("loss_d", "loss_g", "penalty"):
+        if any(key in r for r in rows):
+            out[key] = np.array([float(r.get(key, math.nan)) for r in rows])
+    return out
+
+
+def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
+    """D and G loss per logging interval; one panel per variant, one line per seed."""
+    group = res.by_dataset()[dataset]
+    curves = {v.name: [(r["seed"], _read_curves(out / r["run_dir"])) for r in v.runs] for v in group}
+    if not any(c for vs in curves.values() for _, c in vs):
+        return None
+    ncols = min(4, len(group))
+    nrows = math.ceil(len(group) / ncols)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.25 * nrows), squeeze=False)
+        for ax in axes.flat[len(group):]:
+            ax.axis("off")
+        for ax, v in zip(axes.flat, group):
+            for i, (seed, c) in enumerate(curves[v.name]):
+                if not c:
+                    continue
+                ls = ["-", "--", ":", "-."][i % 4]
+                ax.plot(c["step"], c["loss_d"], color="#4C72B0", linewidth=1.1, linestyle=ls, alpha=0.85,
+                        label="D" if i == 0 else None)
+                ax.plot(c["step"], c["loss_g"], color="#DD8452", linewidth=1.1, linestyle=ls, alpha=0.85,
+                        label="G" if i == 0 else None)
+            ax.set_title(v.name, fontsize=9)
+            ax.grid(color="#eeeeee", linewidth=0.7)
+            ax.tick_params(labelsize=7)
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
+        axes.flat[0].legend(loc="best", fontsize=7)
+        fig.supxlabel("generator step", fontsize=8.5)
+        fig.tight_layout()
+        return _png(fig)
+
+
+def _real_data(dataset: str, run_dir: Path) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+    """Real points (up to 4,000), mixture centres and std of a 2D dataset, as configured in ``run_dir``."""
+    from ganzoo.engine.api import read_run_config
+    from ganzoo.plugins import get_host
+
+    cfg = read_run_config(run_dir)
+    spec = get_host().datasets.get(dataset).with_options(cfg.dataset, prefix="dataset")
+    data = spec.build(data_root=None, seed=int(cfg.run["seed"]))
+    x = data.tensors[0] if data.tensors is not None else None
+    if x is None:
+        import torch
+
+        x = torch.stack([data.dataset[i][0] for i in range(min(4000, len(data.dataset)))])
+    pts = x[:4000].float().numpy()
+    info = data.info
+    centres = np.array(info.mode_centres, dtype=float) if info.mode_centres else None
+    return pts, centres, info.mode_std
+
+
+def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: int = 5) -> bytes | None:
+    """Generated samples (coloured: high quality; grey: not) over real samples (light), variants × seeds."""
+    from ganzoo.bench.evaluation import SAMPLES_FILE
+
+    group = res.by_dataset()[dataset]
+    colors = variant_colors(res)
+    panels: list[list[tuple[dict[str, Any], np.ndarray | None]]] = []
+    any_run = None
+    for v in group:
+        row = []
+        for r in v.runs[:max_seeds]:
+            path = out / r["run_dir"] / SAMPLES_FILE
+            pts = np.load(path) if r["status"] == "completed" and path.exists() else None
+            if pts is not None and any_run is None:
+                any_run = out / r["run_dir"]
+            row.append((r, pts))
+        panels.append(row)
+    if any_run is None:
+        return None
+    real, centres, std = _real_data(dataset, any_run)
+    lo = real.min(axis=0) if centres is None else centres.min(axis=0)
+    hi = real.max(axis=0) if centres is None else centres.max(axis=0)
+    pad = 0.18 * float(max(hi - lo))
+    ncols = max(len(row) for row in panels)
+    size = 1.75
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(len(panels), ncols, figsize=(size * ncols + 0.9, size * len(panels) + 0.2), squeeze=False)
+        for ri, (v, row) in enumerate(zip(group, panels)):
+            for ci in range(ncols):
+                ax = axes[ri][ci]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_xlim(lo[0] - pad, hi[0] + pad)
+                ax.set_ylim(lo[1] - pad, hi[1] + pad)
+                ax.set_aspect("equal")
+                for sp in ax.spines.values():
+                    sp.set_visible(True)
+                    sp.set_edgecolor("#cccccc")
+                if ci == 0:
+                    ax.set_ylabel(v.name, fontsize=8.5, rotation=0, ha="right", va="center", labelpad=6)
+                if ci >= len(row):
+                    ax.axis("off")
+                    continue
+                r, pts = row[ci]
+                ax.scatter(real[:, 0], real[:, 1], s=1.5, color="#9ecae1", alpha=0.35, linewidths=0, rasterized=True)
+                if pts is None:
+                    ax.text(0.5, 0.5, r["status"], transform=ax.transAxes, ha="center", va="center", color="#c44e52", fontsize=8)
+                    ax.set_title(f"seed {r['seed']}", fontsize=7.5, fontweight="normal")
+                    continue
+                pts = pts[np.isfinite(pts).all(axis=1)]
+                if centres is not None and std and len(pts):
+                    d = np.sqrt(((pts[:, None, :] - centres[None, :, :]) ** 2).sum(-1)).min(1)
+                    hq = d <= 3 * std
+                else:
+                    hq = np.ones(len(pts), dtype=bool)
+                ax.scatter(pts[~hq, 0], pts[~hq, 1], s=1.6, color="#7f7f7f", alpha=0.35, linewidths=0, rasterized=True)
+                ax.scatter(pts[hq, 0], pts[hq, 1], s=2.2, color=colors[v.name], alpha=0.75, linewidths=0, rasterized=True)
+                if centres is not None:
+                    ax.scatter(centres[:, 0], centres[:, 1], s=10, marker="+", color="#222", linewidths=0.7)
+                m = r["metrics"]
+                bits = [f"seed {r['seed']}"]
+                if m.get("modes") is not None and centres is not None:
+                    bits.append(f"{m['modes']:.0f}/{len(centres)}")
+                if m.get("high_quality") is not None:
+                    bits.append(f"HQ {m['high_quality'] * 100:.0f}%")
+                ax.set_title(" · ".join(bits), fontsize=7.5, fontweight="normal")
+        fig.tight_layout(pad=0.4, w_pad=0.3, h_pad=0.6)
+        return _png(fig)
+
+
+def throughput_figure(res: BenchResults) -> bytes | None:
+    """Training wall time per run for every variant (mean ± std), all datasets together."""
+    vs: list[VariantResult] = [v for v in res.variants if v.stats["wall_time"].mean is not None]
+    if not vs:
+        return None
+    colors = variant_colors(res)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(vs) + 1.0))
+        y = np.arange(len(vs))[::-1]
+        for yi, v in zip(y, vs):
+            s = v.stats["wall_time"]
+            ax.barh(yi, s.mean, height=0.6, color=colors[v.name], alpha=0.7, xerr=s.std or 0, ecolor="#333", capsize=2)
+        ax.set_yticks(y)
+        ax.set_yticklabels([v.name for v in vs])
+        ax.set_xlabel("training wall time per run (s)")
+        ax.grid(axis="x", color="#e6e6e6")
+        ax.set_axisbelow(True)
+        fig.tight_layout()
+        return _png(fig)

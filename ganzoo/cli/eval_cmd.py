@@ -1,0 +1,65 @@
+"""``ganzoo eval``: FID, IS, KID, precision/recall (torch-fidelity) and mode metrics of a run or an ONNX file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+
+@click.command("eval")
+@click.argument("target", metavar="RUN_DIR|MODEL.onnx", type=click.Path(path_type=Path))
+@click.option("--metrics", "metrics", default="fid", show_default=True,
+              help="Comma-separated: fid, isc, kid, prc, modes (vector data: modes only).")
+@click.option("--num-samples", type=int, default=None,
+              help="Generated samples [default: 10,000 for fid/isc/kid/prc; the mode protocol's count for modes].")
+@click.option("--reference", default=None,
+              help="Reference images [default: the training dataset]: a dataset NAME or NAME:SPLIT, a torch-fidelity "
+                   "input (cifar10-train), or a folder of images.")
+@click.option("--num-reference", type=int, default=None, help="At most this many reference images [default: all, up to 50,000].")
+@click.option("--feature-extractor", default=None,
+              help="inception-v3-compat (default; needs its weights), classifier (ganzoo's domain classifier, offline), "
+                   "or another torch-fidelity extractor.")
+@click.option("--feature-weights", type=click.Path(path_type=Path), default=None,
+              help="Local weights file for the feature extractor (env GANZOO_FEATURE_WEIGHTS).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Latent seed (and KID/IS subset seed).")
+@click.option("--batch-size", type=int, default=128, show_default=True, help="Batch size for generation and features.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Folder with local dataset files.")
+@click.option("--no-ema", is_flag=True, help="Score the raw generator even when EMA weights exist.")
+@click.option("--prc-neighborhood", type=int, default=3, show_default=True, help="k of the k-NN manifolds of precision/recall.")
+@click.option("--json", "as_json", is_flag=True, help="Print the eval.json content instead of a table.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def command(
+    target: Path, metrics: str, num_samples: int | None, reference: str | None, num_reference: int | None,
+    feature_extractor: str | None, feature_weights: Path | None, seed: int, batch_size: int, device: str,
+    data_root: Path | None, no_ema: bool, prc_neighborhood: int, as_json: bool, quiet: bool,
+) -> None:
+    """Score a trained generator (RUN_DIR's newest checkpoint, EMA weights when present) or an exported
+    MODEL.onnx; write eval.json and print the results."""
+    from ganzoo.cli.common import echo_json
+    from ganzoo.engine.device import resolve_device
+    from ganzoo.errors import ConfigError
+    from ganzoo.metrics.evaluate import evaluate, parse_metrics
+    from ganzoo.metrics.report import eval_json_path, format_table, write_eval_json
+    from ganzoo.metrics.sources import load_target
+
+    names = parse_metrics(metrics)
+    if prc_neighborhood < 1:
+        raise ConfigError(f"--prc-neighborhood {prc_neighborhood}: expected a positive number")
+    dev = resolve_device(device)
+    weights = feature_weights or (Path(os.environ["GANZOO_FEATURE_WEIGHTS"]) if os.environ.get("GANZOO_FEATURE_WEIGHTS") else None)
+    source = load_target(target, use_ema=not no_ema, device=dev)
+    report = evaluate(
+        source, names, num_samples=num_samples, reference=reference, feature_extractor=feature_extractor,
+        feature_weights=weights, seed=seed, batch_size=batch_size, device=dev, data_root=data_root,
+        num_reference=num_reference, prc_neighborhood=prc_neighborhood, quiet=quiet or as_json,
+    )
+    path = eval_json_path(target)
+    data = write_eval_json(path, report)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(format_table(report))
+        click.echo(f"\nWrote {path}")

@@ -1,0 +1,90 @@
+"""``eval.json`` (atomic, merged per evaluated checkpoint) and the plain-text results table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ganzoo.engine.atomic import write_text
+from ganzoo.metrics.evaluate import EvalReport
+
+__all__ = ["eval_json_path", "write_eval_json", "format_table", "format_value"]
+
+EVAL_FILE = "eval.json"
+
+
+def eval_json_path(target: Path) -> Path:
+    """``RUN_DIR/eval.json``, or ``MODEL.eval.json`` beside an ONNX file (never clobbering the run's)."""
+    target = Path(target)
+    if target.suffix.lower() == ".onnx":
+        return target.with_name(f"{target.stem}.{EVAL_FILE}")
+    return target / EVAL_FILE
+
+
+def _same_source(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    keys = ("kind", "path", "step", "ema")
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def write_eval_json(path: Path, report: EvalReport) -> dict[str, Any]:
+    """Write ``report`` to ``path`` atomically. Metrics already there for the same checkpoint (same step
+    and weights) are kept unless recomputed; a file about another checkpoint is replaced."""
+    data = report.to_json()
+    try:
+        old = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        old = None
+    if isinstance(old, dict) and old.get("format") == "ganzoo-eval" and _same_source(old.get("source", {}), data["source"]):
+        metrics = {**old.get("metrics", {}), **data["metrics"]}
+        data["metrics"] = metrics
+        data["values"] = {k: v.get("value") for k, v in metrics.items()}
+    write_text(Path(path), json.dumps(data, indent=2, default=str) + "\n")
+    return data
+
+
+def format_value(value: float, metric: str) -> str:
+    if metric == "modes":
+        return f"{int(round(value))}"
+    if metric in ("kid", "kid_std"):
+        return f"{value:.6f}"
+    return f"{value:.4f}"
+
+
+def _reference(proto: dict[str, Any]) -> str:
+    ref = proto.get("reference")
+    if not ref:
+        if proto.get("protocol") == "2d":
+            return "2D mixture centres"
+        if proto.get("protocol") == "classifier":
+            return f"{proto.get('num_modes')} modes"
+        return "-"
+    return f"{ref.get('name')} ({int(ref.get('num_samples') or 0):,})"
+
+
+def format_table(report: EvalReport) -> str:
+    """A readable, aligned table of the results with their protocol."""
+    src = report.source
+    head = f"{src.get('kind')} {src.get('path')}"
+    if src.get("step") is not None:
+        head += f" at step {src['step']}"
+    if src.get("ema") is not None:
+        head += " (EMA weights)" if src["ema"] else " (raw weights)"
+    rows = [("metric", "value", "extractor / protocol", "generated", "reference")]
+    for r in report.results:
+        p = r.protocol
+        rows.append((
+            r.key,
+            format_value(r.value, r.metric),
+            str(p.get("extractor") or p.get("protocol") or "-"),
+            f"{int(p.get('num_generated') or 0):,}",
+            _reference(p),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [f"Evaluated {head} on {src.get('dataset')} in {report.seconds:.1f} s", ""]
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1]), *(c.ljust(w) for c, w in zip(row[2:], widths[2:]))]
+        lines.append("  ".join(cells).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

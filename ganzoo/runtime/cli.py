@@ -1,0 +1,60 @@
+"""``ganzoo generate``: sample an exported ONNX generator with onnxruntime only (no PyTorch).
+
+The same command runs as ``python -m ganzoo.runtime generate`` where PyTorch is not installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ganzoo.runtime.errors import ConfigError
+from ganzoo.runtime.output import MAX_PNG_SAMPLES, SUFFIXES
+from ganzoo.runtime.providers import CHOICES
+from ganzoo.runtime.session import DEFAULT_BATCH_SIZE
+
+MAX_SAMPLES = 100_000_000
+
+
+def check_request(num: int, output: Path, batch_size: int) -> str:
+    """Validate the sample count, output type and batch size before touching the model; returns the suffix."""
+    if num < 1 or num > MAX_SAMPLES:
+        raise ConfigError(f"-n {num}: expected 1 to {MAX_SAMPLES:,} samples")
+    suffix = output.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ConfigError(f"-o {str(output)!r}: the file must end in .png or .npy")
+    if suffix == ".png" and num > MAX_PNG_SAMPLES:
+        raise ConfigError(f"-n {num}: a PNG holds at most {MAX_PNG_SAMPLES} samples; write .npy for more")
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size {batch_size}: expected a positive integer")
+    return suffix
+
+
+@click.command("generate")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-n", "num", type=int, required=True, help="Number of samples.")
+@click.option("-o", "output", type=click.Path(path_type=Path), required=True,
+              help="FILE.npy (any size, streamed) or FILE.png (image grid / 2D scatter, at most 4096 samples).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Latent seed (numpy; not the same stream as `ganzoo sample`).")
+@click.option("--provider", type=click.Choice(CHOICES), default="auto", show_default=True,
+              help="onnxruntime execution provider; auto = CUDA when usable, else CPU.")
+@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True, help="Samples per onnxruntime call.")
+@click.option("--latent-dim", type=int, default=None, help="Latent size, only for ONNX files without ganzoo metadata.")
+def command(model: Path, num: int, output: Path, seed: int, provider: str, batch_size: int, latent_dim: int | None) -> None:
+    """Write N samples of an exported generator MODEL.onnx to FILE.npy or FILE.png, without PyTorch."""
+    from ganzoo.runtime.output import write_npy, write_png
+    from ganzoo.runtime.session import load
+
+    suffix = check_request(num, output, batch_size)
+    g = load(model, provider, latent_dim=latent_dim)
+    batches = g.iter_batches(num, seed=seed, batch_size=batch_size)
+    if suffix == ".npy":
+        shape = write_npy(output, batches, num)
+    else:
+        import numpy as np
+
+        x = np.concatenate(list(batches), axis=0)
+        write_png(output, x, g.value_range, g.info.mode_centres)
+        shape = x.shape
+    click.echo(f"Wrote {num} samples {list(shape[1:])} to {output} ({g.providers[0]})")

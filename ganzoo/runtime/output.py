@@ -1,0 +1,139 @@
+"""Writing samples to ``.npy`` (streamed) and ``.png`` (image grid or 2D scatter plot), torch-free."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ganzoo.runtime.errors import ConfigError
+
+MAX_PNG_SAMPLES = 4096
+SUFFIXES = (".png", ".npy")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path``, renamed onto it only when the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def write_npy(path: Path, batches: Iterable[np.ndarray], n: int) -> tuple[int, ...]:
+    """Stream ``n`` samples from ``batches`` into ``path`` (memory-mapped, one batch in memory at a time).
+
+    Returns the array's shape."""
+    it = iter(batches)
+    first = next(it)
+    shape = (n, *first.shape[1:])
+    with atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+        try:
+            pos = 0
+            for batch in _chain(first, it):
+                out[pos:pos + len(batch)] = batch
+                pos += len(batch)
+                out.flush()
+            if pos != n:
+                raise RuntimeError(f"expected {n} samples, got {pos}")
+        finally:
+            del out
+    return shape
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 ``[H, W]`` (grey) or ``[H, W, 3]`` (RGB) array (no dependency)."""
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
+        raise ValueError("expected a uint8 [H, W] or [H, W, 3] array")
+    h, w = pixels.shape[:2]
+    colour = 0 if pixels.ndim == 2 else 2
+    rows = np.ascontiguousarray(pixels).reshape(h, -1)
+    raw = b"".join(b"\x00" + rows[i].tobytes() for i in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+
+
+def image_grid(x: np.ndarray, padding: int = 2) -> np.ndarray:
+    """Images ``[N, C, H, W]`` in [-1, 1] (C = 1 or 3) -> a uint8 grid ``[H', W']`` or ``[H', W', 3]``."""
+    n, c, h, w = x.shape
+    if c not in (1, 3):
+        raise ConfigError(f"-o .png: images with {c} channels cannot be drawn (1 or 3 needed); write .npy")
+    ncol = max(1, int(math.ceil(math.sqrt(n))))
+    nrow = int(math.ceil(n / ncol))
+    grid = np.zeros((c, padding + nrow * (h + padding), padding + ncol * (w + padding)), dtype=np.uint8)
+    pix = np.round((np.clip(x, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    for i in range(n):
+        r, k = divmod(i, ncol)
+        top, left = padding + r * (h + padding), padding + k * (w + padding)
+        grid[:, top:top + h, left:left + w] = pix[i]
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def scatter_png(x: np.ndarray, value_range: tuple[float, float] | None, centres: object = None) -> bytes:
+    """A PNG scatter plot of 2D points (needs matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ConfigError("-o .png: drawing 2D samples needs matplotlib (not installed); write .npy instead") from None
+    import io
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.scatter(x[:, 0], x[:, 1], s=4, c="#d62728", alpha=0.6, linewidths=0, label="generated")
+    if centres:
+        c = np.asarray(centres, dtype=np.float64)
+        if c.ndim == 2 and c.shape[1] == 2:
+            ax.scatter(c[:, 0], c[:, 1], s=30, marker="x", c="black", linewidths=1, label="modes")
+    if value_range is not None:
+        lo, hi = value_range
+        pad = 0.15 * (hi - lo)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def png_bytes(x: np.ndarray, value_range: tuple[float, float] | None = None, centres: object = None) -> bytes:
+    """A PNG of samples: a grid for images ``[N, C, H, W]``, a scatter plot for 2D vectors ``[N, 2]``."""
+    if x.ndim == 4:
+        return encode_png(image_grid(x))
+    if x.ndim == 2 and x.shape[1] == 2:
+        return scatter_png(x, value_range, centres)
+    raise ConfigError(f"-o .png: samples of shape {tuple(x.shape[1:])} cannot be drawn (images or 2D points only); write .npy")
+
+
+def write_png(path: Path, x: np.ndarray, value_range: tuple[float, float] | None = None, centres: object = None) -> None:
+    data = png_bytes(x, value_range, centres)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)

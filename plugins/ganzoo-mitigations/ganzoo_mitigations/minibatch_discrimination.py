@@ -1,0 +1,73 @@
+"""Minibatch discrimination (Salimans et al. 2016)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ganzoo import DataInfo, LossSpec, Option
+from ganzoo.specs import Discriminator
+from ganzoo_mitigations.base import BatchAware, check_batch, extend_head, with_need
+
+
+class MinibatchDiscrimination(nn.Module):
+    """``[N, A] -> [N, A + B]``: appends ``o_b(x_i) = sum_{j != i} exp(-||M_i,b - M_j,b||_1) + bias_b``
+    with ``M = x T`` reshaped to ``[N, B, C]`` (B kernels of dimension C).
+
+    ``T`` is a bias-free ``Linear(A, B*C)`` (so spectral norm can normalise it) initialised like the
+    Improved-GAN code's weight-normalised tensor: each of the B*C columns has unit norm.
+    """
+
+    def __init__(self, in_features: int, num_kernels: int = 100, kernel_dim: int = 5) -> None:
+        super().__init__()
+        self.in_features, self.num_kernels, self.kernel_dim = int(in_features), int(num_kernels), int(kernel_dim)
+        self.T = nn.Linear(self.in_features, self.num_kernels * self.kernel_dim, bias=False)
+        self.bias = nn.Parameter(torch.zeros(self.num_kernels))
+        with torch.no_grad():
+            w = torch.randn_like(self.T.weight)
+            self.T.weight.copy_(w / w.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+    @property
+    def out_features(self) -> int:
+        return self.in_features + self.num_kernels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        m = self.T(x).reshape(n, self.num_kernels, self.kernel_dim)
+        # Pairwise L1 distances [N, N, B]; explicit broadcasting (torch.cdist has no double backward,
+        # which gradient penalties and second-order unrolling need).
+        dist = (m.unsqueeze(1) - m.unsqueeze(0)).abs().sum(-1)
+        others = 1.0 - torch.eye(n, device=x.device, dtype=x.dtype)
+        o = (torch.exp(-dist) * others.unsqueeze(-1)).sum(1) + self.bias
+        return torch.cat([x, o], dim=1)
+
+
+class MinibatchDiscriminationSpec(BatchAware):
+    """Replaces D's final linear layer by minibatch discrimination + ``Linear(A + B, 1)``."""
+
+    name = "minibatch-discrimination"
+    summary = "minibatch discrimination: D sees how close each sample's features are to the rest of the batch"
+    reference = "Salimans et al. 2016, Improved Techniques for Training GANs (arXiv:1606.03498); Improved-GAN code defaults"
+    options = {
+        "num_kernels": Option(100, "number of kernels B (Improved-GAN code: 100)", minimum=1),
+        "kernel_dim": Option(5, "dimension C of each kernel (Improved-GAN code: 5)", minimum=1),
+    }
+
+    def check(self, *, info: DataInfo, batch_size: int, loss: LossSpec, mitigations: Sequence[str]) -> None:
+        self.remember(batch_size, mitigations)
+        if "pacgan" not in mitigations:
+            check_batch(batch_size, 1, ((self.name, 1, 2),))
+
+    def discriminator_info(self, info: DataInfo) -> DataInfo:
+        out = with_need(info, self.name, 1, 2)
+        self.validate_if_last(out)
+        return out
+
+    def wrap_discriminator(self, discriminator: Discriminator) -> Discriminator:
+        def make(d_in: int) -> tuple[nn.Module, int]:
+            mbd = MinibatchDiscrimination(d_in, int(self.opts["num_kernels"]), int(self.opts["kernel_dim"]))
+            return mbd, mbd.out_features
+
+        return extend_head(discriminator, self.name, make)

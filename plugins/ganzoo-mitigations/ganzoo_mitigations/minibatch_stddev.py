@@ -1,0 +1,65 @@
+"""Minibatch standard deviation (Karras et al. 2018, ProGAN; StyleGAN's grouping)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ganzoo import DataInfo, LossSpec, Option
+from ganzoo.errors import IncompatibleError
+from ganzoo.specs import Discriminator
+from ganzoo_mitigations.base import BatchAware, check_batch, extend_head, with_need
+
+
+class MinibatchStdDev(nn.Module):
+    """``[N, F] -> [N, F + 1]``: appends, for each sample, the mean over features of the standard
+    deviation ``sqrt(Var + eps)`` (biased variance) over its group. Groups of ``G = min(group_size, N)``
+    samples, sample ``i`` in group ``i mod (N/G)``, exactly as StyleGAN's ``minibatch_stddev_layer``."""
+
+    def __init__(self, group_size: int = 4, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.group_size, self.eps = int(group_size), float(eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, f = x.shape
+        g = min(self.group_size, n)
+        if n % g:
+            raise IncompatibleError(
+                f"minibatch-stddev: discriminator batch of {n} is not divisible by the group size {g}; "
+                f"use a batch size that is a multiple of {self.group_size}"
+            )
+        y = x.float().reshape(g, n // g, f)
+        std = (y.var(dim=0, unbiased=False) + self.eps).sqrt().mean(dim=1)  # [N/G]
+        return torch.cat([x, std.repeat(g).to(x.dtype).unsqueeze(1)], dim=1)
+
+
+class MinibatchStdDevSpec(BatchAware):
+    """Appends the minibatch-stddev feature to D's flat features: ``head = Linear(F + 1, 1)``."""
+
+    name = "minibatch-stddev"
+    summary = "minibatch standard deviation: D sees the feature spread of its batch (ProGAN/StyleGAN)"
+    reference = "Karras, Aila, Laine & Lehtinen 2018, Progressive Growing of GANs (arXiv:1710.10196); StyleGAN group size 4"
+    options = {
+        "group_size": Option(4, "samples per group G, min(G, batch) as in StyleGAN (default 4)", minimum=2),
+    }
+
+    def _need(self) -> tuple[str, int, int]:
+        return (self.name, int(self.opts["group_size"]), 1)
+
+    def check(self, *, info: DataInfo, batch_size: int, loss: LossSpec, mitigations: Sequence[str]) -> None:
+        self.remember(batch_size, mitigations)
+        if "pacgan" not in mitigations:
+            check_batch(batch_size, 1, (self._need(),))
+
+    def discriminator_info(self, info: DataInfo) -> DataInfo:
+        out = with_need(info, *self._need())
+        self.validate_if_last(out)
+        return out
+
+    def wrap_discriminator(self, discriminator: Discriminator) -> Discriminator:
+        def make(d_in: int) -> tuple[nn.Module, int]:
+            return MinibatchStdDev(int(self.opts["group_size"])), d_in + 1
+
+        return extend_head(discriminator, self.name, make)

@@ -1,0 +1,40 @@
+"""Spectral normalisation (Miyato et al. 2018)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ganzoo import Option
+from ganzoo.specs import Discriminator
+from ganzoo_mitigations.base import Mitigation, apply_spectral_norm
+
+
+class SpectralNorm(Mitigation):
+    """Divides the weight of every linear / convolution layer of D by its largest singular value,
+    estimated by power iteration (``torch.nn.utils.parametrizations.spectral_norm``).
+
+    Applies to the layers D has when this mitigation's turn comes (heads created by earlier
+    mitigations included); the built-in head mitigations listed later normalise their new layers
+    too, so any order gives a fully normalised D with the built-ins.
+    """
+
+    name = "spectral-norm"
+    summary = "spectral normalisation of every linear/conv layer of the discriminator (optionally the generator)"
+    reference = "Miyato, Kataoka, Koyama & Yoshida 2018, Spectral Normalization for GANs (arXiv:1802.05957)"
+    options = {
+        "n_power_iterations": Option(1, "power iterations per forward pass (the paper uses 1)", minimum=1),
+        "generator": Option(False, "also normalise the generator's linear/conv layers"),
+    }
+
+    @property  # type: ignore[override]
+    def changes_generator(self) -> bool:  # noqa: D102 - see MitigationSpec.changes_generator
+        return bool(self.opts["generator"])
+
+    def wrap_discriminator(self, discriminator: Discriminator) -> Discriminator:
+        apply_spectral_norm(discriminator, int(self.opts["n_power_iterations"]))
+        return discriminator
+
+    def wrap_generator(self, generator: nn.Module) -> nn.Module:
+        if self.opts["generator"]:
+            apply_spectral_norm(generator, int(self.opts["n_power_iterations"]))
+        return generator

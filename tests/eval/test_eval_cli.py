@@ -1,0 +1,155 @@
+"""`ganzoo eval` end to end: tables, eval.json, ONNX vs checkpoint, offline errors, vector data."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ganzoo.cli import cli
+from ganzoo.metrics.extractors import WEIGHTS_ENV, inception_weights_cache_path, weights_available
+
+FAST = ["--feature-extractor", "classifier", "--num-samples", "200", "--quiet"]
+
+
+def _eval(*args: str):
+    return CliRunner().invoke(cli, ["eval", *args], catch_exceptions=False)
+
+
+def _export(run_dir: Path, out: Path) -> Path:
+    """``ganzoo export`` when available, else a plain torch.onnx export with the ganzoo metadata."""
+    if "export" in cli.commands:
+        res = CliRunner().invoke(cli, ["export", str(run_dir), "-o", str(out)], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        return out
+    import onnx
+    import torch
+
+    from ganzoo.engine.api import load_generator
+
+    lg = load_generator(run_dir)
+    torch.onnx.export(lg.generator, (torch.randn(2, lg.latent_dim),), str(out), input_names=["z"], output_names=["x"],
+                      dynamic_axes={"z": {0: "n"}, "x": {0: "n"}}, dynamo=False, opset_version=17)
+    model = onnx.load(str(out))
+    meta = {"ganzoo.latent_dim": lg.latent_dim, "ganzoo.sample_shape": list(lg.info.shape),
+            "ganzoo.value_range": list(lg.info.value_range), "ganzoo.dataset": lg.info.name,
+            "ganzoo.latent_distribution": lg.latent_distribution, "ganzoo.step": lg.step, "ganzoo.num_classes": 0}
+    for k, v in meta.items():
+        prop = model.metadata_props.add()
+        prop.key, prop.value = k, json.dumps(v)
+    onnx.save(model, str(out))
+    return out
+
+
+def test_eval_shapes_run_prints_table_and_writes_eval_json(shapes_run):
+    res = _eval(str(shapes_run), "--metrics", "fid,isc,kid,prc,modes", *FAST)
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    for key in ("fid[classifier:shapes]", "isc[classifier:shapes]", "kid[classifier:shapes]",
+                "precision[classifier:shapes]", "recall[classifier:shapes]", "modes", "kl"):
+        assert key in out
+    assert "shapes/train (600)" in out and "step 20" in out and "EMA" in out
+    data = json.loads((shapes_run / "eval.json").read_text())
+    assert data["source"]["kind"] == "checkpoint" and data["source"]["step"] == 20 and data["source"]["ema"] is True
+    assert data["versions"]["ganzoo"] and data["versions"]["torch_fidelity"]
+    fid = data["metrics"]["fid[classifier:shapes]"]
+    assert fid["extractor"] == "classifier:shapes" and fid["num_generated"] == 200 and fid["num_reference"] == 600
+    assert fid["reference"]["dataset"] == "shapes" and fid["reference"]["split"] == "train"
+    assert fid["resolution"] == 16 and fid["seed"] == 0 and fid["feature_layer"] == "features"
+    assert 0 < fid["classifier_accuracy"] <= 1
+    assert data["metrics"]["kid[classifier:shapes]"]["kid_subset_size"] == 200
+    assert data["metrics"]["modes"]["protocol"] == "classifier" and data["metrics"]["modes"]["num_modes"] == 12
+    assert data["values"]["fid[classifier:shapes]"] == fid["value"] > 0
+
+
+def test_eval_json_flag_prints_json_and_reuses_cached_reference(shapes_run):
+    res = _eval(str(shapes_run), "--metrics", "kid", "--json", *FAST)
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert "kid[classifier:shapes]" in data["values"]
+
+
+def test_onnx_and_checkpoint_agree_within_one_percent(shapes_run, tmp_path):
+    onnx_path = _export(shapes_run, tmp_path / "g.onnx")
+    args = ["--metrics", "fid,kid,modes", "--json", *FAST]
+    ck = json.loads(_eval(str(shapes_run), *args).stdout)["values"]
+    ox = json.loads(_eval(str(onnx_path), *args).stdout)["values"]
+    assert (tmp_path / "g.eval.json").is_file()
+    for key in ("fid[classifier:shapes]", "kid[classifier:shapes]"):
+        assert abs(ox[key] - ck[key]) <= 0.01 * abs(ck[key]) + 1e-6, (key, ck[key], ox[key])
+    assert ox["modes"] == ck["modes"]
+
+
+def test_offline_inception_error_is_one_clear_line(shapes_run, tmp_path, monkeypatch):
+    import ganzoo.metrics.extractors as ex
+
+    def offline(*a, **k):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(ex, "_download", offline)
+    res = CliRunner().invoke(cli, ["eval", str(shapes_run), "--metrics", "fid", "--num-samples", "50"])
+    assert res.exit_code == 2
+    err = res.stderr.strip()
+    assert err.startswith("Error: ") and len(err.splitlines()) == 1 and "Traceback" not in res.output
+    assert "could not be downloaded" in err and "--feature-weights" in err and "--feature-extractor classifier" in err
+
+
+def test_missing_feature_weights_file_is_a_config_error(shapes_run, tmp_path):
+    res = CliRunner().invoke(cli, ["eval", str(shapes_run), "--feature-weights", str(tmp_path / "nope.pth")])
+    assert res.exit_code == 2 and "no such file" in res.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--metrics", "fid,lpips"], "unknown metric 'lpips'"),
+        (["--feature-extractor", "resnet"], "--feature-extractor 'resnet'"),
+        (["--reference", "no-such-data", "--feature-extractor", "classifier"], "--reference 'no-such-data'"),
+        (["--num-samples", "1"], "--num-samples 1"),
+    ],
+)
+def test_user_mistakes_exit_2(shapes_run, args, message):
+    res = CliRunner().invoke(cli, ["eval", str(shapes_run), *args])
+    assert res.exit_code == 2, res.output
+    assert message in res.stderr and "Traceback" not in res.output
+
+
+@pytest.fixture(scope="module")
+def ring8_run(tmp_path_factory) -> Path:
+    from ganzoo.engine.api import start_run
+
+    run_dir = tmp_path_factory.mktemp("eval-ring8") / "run"
+    start_run({"run": {"dataset": "ring8", "arch": "mlp", "loss": "ns-gan", "steps": 30},
+               "train": {"sample_every": 0, "checkpoint_every": 0, "tensorboard": False}}, run_dir)
+    return run_dir
+
+
+def test_vector_data_modes_only(ring8_run):
+    res = _eval(str(ring8_run), "--metrics", "modes", "--quiet")
+    assert res.exit_code == 0, res.output
+    data = json.loads((ring8_run / "eval.json").read_text())
+    modes = data["metrics"]["modes"]
+    assert modes["protocol"] == "2d" and modes["num_generated"] == 2500 and modes["num_modes"] == 8
+    assert "high_quality" in data["values"] and "kl" in data["values"]
+    bad = CliRunner().invoke(cli, ["eval", str(ring8_run), "--metrics", "fid,modes"])
+    assert bad.exit_code == 2 and "use --metrics modes" in bad.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not weights_available(), reason="Inception weights absent (set GANZOO_FEATURE_WEIGHTS or cache them)")
+def test_inception_path_with_feature_weights(shapes_run):
+    import os
+
+    weights = os.environ.get(WEIGHTS_ENV) or str(inception_weights_cache_path())
+    res = _eval(str(shapes_run), "--metrics", "fid,isc", "--num-samples", "64", "--num-reference", "64",
+                "--feature-weights", weights, "--quiet", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    fid = data["metrics"]["fid[inception-v3-compat]"]
+    assert fid["extractor"] == "inception-v3-compat" and fid["feature_layer"] == "2048" and fid["num_reference"] == 64
+    assert fid["value"] > 0 and data["values"]["isc[inception-v3-compat]"] >= 1.0
