@@ -118,4 +118,29 @@ def to_fp16(model: Any) -> Any:
                 "--fp16 needs onnxruntime's transformers tools (onnxruntime >= 1.10) or onnxconverter-common"
             ) from None
     with _captured():
-        return convert_float_to_float16(model, keep_io_types=True)
+        converted = convert_float_to_float16(model, keep_io_types=True)
+    sort_nodes(converted.graph)  # the converter appends its input casts at the end
+    return converted
+
+
+def sort_nodes(graph: Any) -> None:
+    """Put ``graph``'s nodes in topological order, in place (stable for already sorted graphs)."""
+    producer = {out: i for i, node in enumerate(graph.node) for out in node.output if out}
+    deps = [{producer[name] for name in node.input if name in producer} for node in graph.node]
+    done: set[int] = set()
+    order: list[int] = []
+    pending = list(range(len(graph.node)))
+    while pending:
+        ready = [i for i in pending if deps[i] <= done]
+        if not ready:
+            raise ExportError("the fp16 graph has a cycle; export without --fp16")
+        order.extend(ready)
+        done.update(ready)
+        pending = [i for i in pending if i not in done]
+    nodes = []
+    for i in order:
+        node = type(graph.node[i])()
+        node.CopyFrom(graph.node[i])
+        nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)

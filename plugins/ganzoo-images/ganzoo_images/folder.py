@@ -105,26 +105,41 @@ def _map(fn: Callable[[Path], T], paths: Sequence[Path]) -> list[T | str]:
     if workers <= 1 or len(paths) < 64:
         return [_try(fn, p) for p in paths]
     with ThreadPoolExecutor(workers) as pool:  # PIL releases the GIL while decoding
-        return list(pool.map(lambda p: _try(fn, p), paths, chunksize=32))
+        return list(pool.map(lambda p: _try(fn, p), paths))
 
 
 class LazyImageFiles(Dataset):
-    """Items decoded from the files on access (for folders too large to cache)."""
+    """Items decoded from the files on access (for folders too large to cache).
+
+    A file that passed the up-front header check but fails to decode (e.g. a truncated JPEG) is
+    replaced by the next decodable file, with one warning per file, so training goes on."""
+
+    _RETRIES = 16
 
     def __init__(self, paths: list[Path], labels: torch.Tensor, resolution: int, channels: int) -> None:
         self.paths, self.labels = paths, labels
         self.resolution, self.channels = resolution, channels
+        self._warned: set[Path] = set()
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        path = self.paths[index]
-        try:
-            x = decode_image(path, self.resolution, self.channels)
-        except Exception as exc:  # noqa: BLE001 - e.g. the file changed after the up-front check
-            raise DataUnavailableError(f"image-folder: cannot decode {path} ({type(exc).__name__}: {exc})") from None
-        return to_unit_range(x), self.labels[index]
+        for k in range(self._RETRIES):
+            i = (index + k) % len(self.paths)
+            path = self.paths[i]
+            try:
+                x = decode_image(path, self.resolution, self.channels)
+            except Exception as exc:  # noqa: BLE001 - e.g. truncated data, or the file changed
+                if path not in self._warned:
+                    self._warned.add(path)
+                    warnings.warn(f"image-folder: cannot decode {path} ({type(exc).__name__}: {exc}); "
+                                  "using another image in its place", UnreadableImagesWarning, stacklevel=2)
+                continue
+            return to_unit_range(x), self.labels[i]
+        raise DataUnavailableError(
+            f"image-folder: {self._RETRIES} files in a row from {self.paths[index]} on cannot be decoded"
+        )
 
 
 def _warn(root: Path, bad: list[tuple[Path, str]], ignored: list[Path]) -> None:

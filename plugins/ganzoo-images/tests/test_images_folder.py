@@ -120,6 +120,17 @@ def test_large_folder_is_verified_then_lazy(mixed_folder: Path, build_dataset, m
     assert torch.allclose(x.mean(dim=(1, 2)), torch.tensor([1.0, -1.0, -1.0]), atol=0.02)  # a/red.png
 
 
+def test_lazy_item_that_fails_late_is_replaced(tmp_path: Path, build_dataset, monkeypatch) -> None:
+    monkeypatch.setattr(folder_mod, "CACHE_LIMIT_BYTES", 0)
+    _save(tmp_path / "a.png", Image.new("RGB", (10, 10), (255, 0, 0)))
+    _save(tmp_path / "b.png", Image.new("RGB", (10, 10), (0, 255, 0)))
+    data = build_dataset("image-folder", {"resolution": 8}, tmp_path)
+    (tmp_path / "a.png").write_bytes(_png_bytes((64, 64))[:80])  # breaks after the up-front check
+    with pytest.warns(UnreadableImagesWarning, match="a.png"):
+        x, _ = data.dataset[0]
+    assert torch.allclose(x.mean(dim=(1, 2)), torch.tensor([-1.0, 1.0, -1.0]), atol=0.02)  # b.png instead
+
+
 def test_all_bad_folder_is_an_error(tmp_path: Path, build_dataset) -> None:
     _write(tmp_path / "x" / "a.png", b"nope")
     _write(tmp_path / "b.jpg", b"")
