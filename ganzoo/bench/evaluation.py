@@ -4,8 +4,9 @@ Mode metrics (``modes``, ``high_quality``, ``reverse_kl``, ``kl``) come from
 :func:`ganzoo.metrics.modes.mode_metrics` (2D protocol: 2,500 samples; labelled images: a domain
 classifier). Every other metric (``fid``, ``kid``, ``isc``, ``precision``, ``recall``, with an optional
 ``[EXTRACTOR]`` suffix, e.g. ``fid[classifier:shapes]``) goes to :func:`ganzoo.metrics.evaluate.evaluate`
-with ``num_samples`` (the suite's ``eval_samples``; its default otherwise). Mode metrics always use
-their protocol's sample count (2,500 for 2D data, 26,000 for stacked MNIST, 10,000 otherwise).
+The suite's ``eval_samples`` sets the number of generated samples of every metric; by default each
+uses its protocol's count (modes: 2,500 for 2D data, 26,000 for stacked MNIST, 10,000 otherwise;
+FID-like: 10,000).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def evaluate_run(
     values: dict[str, float] = {}
     details: dict[str, Any] = {}
     try:
-        n = default_num_samples(info)
+        n = num_samples or default_num_samples(info)
     except GanzooError:
         n = GRID_IMAGES
     samples = gen.sample(n if mode_names else min(n, GRID_IMAGES), seed=seed)

@@ -48,9 +48,20 @@ def _scale(metric: str) -> float:
     return 100.0 if metric_info(metric).percent else 1.0
 
 
+def num_modes(res: BenchResults, dataset: str) -> int | None:
+    """Number of modes of ``dataset``, from the evaluation records of its runs."""
+    for r in res.runs:
+        n = ((r.get("eval") or {}).get("modes") or {}).get("num_modes")
+        if r["dataset"] == dataset and n:
+            return int(n)
+    return None
+
+
 def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> bytes:
     """Horizontal dot-and-bar chart per metric; variants in rank order, the best at the top."""
     group = res.by_dataset()[dataset]
+    total_modes = num_modes(res, dataset)
+    marked = False
     colors = variant_colors(res)
     published = [p for p in res.suite.published if p.dataset == dataset and p.variant]
     n = len(group)
@@ -76,24 +87,30 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
                 for p in published:
                     if p.variant == v.name and m in p.values:
                         ax.scatter(p.values[m] * k, yi, marker="D", s=34, facecolor="white", edgecolor="#111",
-                                   linewidth=1.1, zorder=4, label="published")
+                                   linewidth=1.1, zorder=4)
+                        marked = True
             arrow = "↑" if info.direction == "max" else "↓"
-            ax.set_title(f"{info.label}{' (%)' if info.percent else ''} {arrow}")
+            of = f" (of {total_modes})" if m == "modes" and total_modes else ""
+            ax.set_title(f"{info.label}{' (%)' if info.percent else ''}{of} {arrow}")
             ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
             ax.set_axisbelow(True)
             lo, hi = ax.get_xlim()
-            if lo > 0 and m not in ("fid", "kid"):
+            if m == "modes" and total_modes:
+                ax.set_xlim(0, total_modes * 1.04)
+            elif info.percent:
+                ax.set_xlim(0, 104)
+            elif lo < 0 <= min((x for vv in group for x in vv.stats[m].values), default=0):
                 ax.set_xlim(0, hi)
         axes[0][0].set_yticks(y)
-        axes[0][0].set_yticklabels([v.name for v in group])
+        axes[0][0].set_yticklabels([v.label for v in group])
         axes[0][0].set_ylim(-0.6, n - 0.4)
-        handles, labels = axes[0][-1].get_legend_handles_labels()
-        for ax in axes[0][:-1]:
-            h, lab = ax.get_legend_handles_labels()
-            handles, labels = handles + h, labels + lab
-        if handles:
-            fig.legend(handles[:1], ["published (paper)"], loc="lower right", bbox_to_anchor=(1.0, 1.0 - 0.5 / (0.42 * n + 1.3)))
         fig.tight_layout()
+        if marked:
+            from matplotlib.lines import Line2D
+
+            h = Line2D([], [], marker="D", linestyle="none", markerfacecolor="white", markeredgecolor="#111", markersize=6)
+            fig.legend([h], ["published value (paper, its own protocol)"], loc="upper center", ncol=1,
+                       bbox_to_anchor=(0.5, 0.0), fontsize=8)
         return _png(fig)
 
 
@@ -129,6 +146,10 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
         for ax in axes.flat[len(group):]:
             ax.axis("off")
         for ax, v in zip(axes.flat, group):
+            if not any(c for _, c in curves[v.name]):
+                ax.text(0.5, 0.5, "no training log", transform=ax.transAxes, ha="center", va="center", color="#999")
+                ax.set_xticks([])
+                ax.set_yticks([])
             for i, (seed, c) in enumerate(curves[v.name]):
                 if not c:
                     continue
@@ -137,7 +158,7 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
                         label="D" if i == 0 else None)
                 ax.plot(c["step"], c["loss_g"], color="#DD8452", linewidth=1.1, linestyle=ls, alpha=0.85,
                         label="G" if i == 0 else None)
-            ax.set_title(v.name, fontsize=9)
+            ax.set_title(v.label, fontsize=9)
             ax.grid(color="#eeeeee", linewidth=0.7)
             ax.tick_params(labelsize=7)
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
@@ -205,7 +226,7 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
                     sp.set_visible(True)
                     sp.set_edgecolor("#cccccc")
                 if ci == 0:
-                    ax.set_ylabel(v.name, fontsize=8.5, rotation=0, ha="right", va="center", labelpad=6)
+                    ax.set_ylabel(v.label, fontsize=8.5, rotation=0, ha="right", va="center", labelpad=6)
                 if ci >= len(row):
                     ax.axis("off")
                     continue

@@ -23,7 +23,7 @@ HEARTBEAT_S = 30.0
 def fmt_duration(seconds: float | None) -> str:
     """``1h02m``, ``3m40s`` or ``12s``."""
     if seconds is None or seconds != seconds:
-        return "?"
+        return "–"
     s = int(round(max(0.0, seconds)))
     if s >= 3600:
         return f"{s // 3600}h{(s % 3600) // 60:02d}m"
@@ -87,37 +87,59 @@ class Progress:
             self._print(f"{title}: {len(specs)} runs to do{extra} on {self.workers} worker(s)")
 
     # ------------------------------------------------------------------ estimates
-    def _expected(self, key: str) -> float:
+    def _fraction(self, key: str) -> float:
         spec = self.specs[key]
-        if spec.variant in self.measured:
-            return self.measured[spec.variant]
-        ratio = self._actual / self._estimated if self._estimated > 0 else 1.0
-        return self.estimates.get(key, 1.0) * ratio
+        return min(1.0, _last_step(spec.run_dir) / max(1, spec.steps))
+
+    def _projected(self) -> dict[str, float]:
+        """Projected total seconds of running runs far enough along (elapsed / fraction done)."""
+        now, out = time.monotonic(), {}
+        for key, started in self.running.items():
+            frac = self._fraction(key)
+            if frac >= 0.03 and now - started > 2:
+                out[key] = (now - started) / frac
+        return out
+
+    def _expected_all(self) -> dict[str, float]:
+        """Expected seconds of every run: measured, projected, else the estimate scaled by what was learnt."""
+        projected = self._projected()
+        per_variant = dict(self.measured)
+        actual, estimated = self._actual, self._estimated
+        for key, total in projected.items():
+            per_variant.setdefault(self.specs[key].variant, total)
+            actual += total
+            estimated += self.estimates.get(key, 1.0)
+        ratio = actual / estimated if estimated > 0 else 1.0
+        out = {}
+        for key, spec in self.specs.items():
+            if key in projected:
+                out[key] = projected[key]
+            elif spec.variant in per_variant:
+                out[key] = per_variant[spec.variant]
+            else:
+                out[key] = self.estimates.get(key, 1.0) * ratio
+        return out
 
     def fraction_done(self) -> float:
-        total = sum(self._expected(k) for k in self.specs) or 1.0
-        done = sum(self._expected(k) for k in self.done)
-        for key in self.running:
-            spec = self.specs[key]
-            done += self._expected(key) * min(1.0, _last_step(spec.run_dir) / max(1, spec.steps))
+        exp = self._expected_all()
+        total = sum(exp.values()) or 1.0
+        done = sum(exp[k] for k in self.done) + sum(exp[k] * self._fraction(k) for k in self.running)
         return min(1.0, done / total)
 
     def eta(self) -> float | None:
         """Seconds left: the remaining work spread over the workers (at least the longest running run)."""
+        exp = self._expected_all()
         now = time.monotonic()
         remaining, longest = 0.0, 0.0
         for key in self.specs:
             if key in self.done:
                 continue
-            exp = self._expected(key)
             if key in self.running:
-                spec = self.specs[key]
-                frac = _last_step(spec.run_dir) / max(1, spec.steps)
-                left = max(exp * (1 - frac), exp - (now - self.running[key]), 0.0)
+                left = max(exp[key] * (1 - self._fraction(key)), exp[key] - (now - self.running[key]), 0.0)
                 longest = max(longest, left)
                 remaining += left
             else:
-                remaining += exp
+                remaining += exp[key]
         return max(remaining / self.workers, longest)
 
     # ------------------------------------------------------------------ events
@@ -169,7 +191,8 @@ class Progress:
             self._bar.set_postfix_str(self._status(), refresh=False)
             self._bar.refresh()
         elif time.monotonic() - self._last_line >= HEARTBEAT_S:
-            self._print(f"{self.title}: {self._status()}")
+            running = ", ".join(f"{k} {_last_step(self.specs[k].run_dir)}/{self.specs[k].steps}" for k in self.running)
+            self._print(f"{self.title}: {self._status()}" + (f" | running: {running}" if running else ""))
 
     def _print(self, line: str) -> None:
         self._last_line = time.monotonic()

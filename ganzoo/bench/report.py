@@ -69,6 +69,12 @@ def _best(group: Sequence[VariantResult], metric: str) -> float | None:
     return max(vals) if metric_info(metric).direction == "max" else min(vals)
 
 
+def short_name(name: str, dataset: str) -> str:
+    """``ring8-gan`` -> ``gan`` inside the ring8 table."""
+    prefix = f"{dataset}-"
+    return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else name
+
+
 def _published_cell(metric: str, p: PublishedRow) -> str:
     if metric not in p.values:
         return "–"
@@ -93,11 +99,11 @@ def _highlights(res: BenchResults) -> list[str]:
         metrics = res.metrics_of(dataset)
         vals = ", ".join(f"{metric_info(m).label} {fmt_stat(m, best.stats.get(m))}{'%' if metric_info(m).percent else ''}"
                          for m in metrics[:3])
-        ties = [v.name for v in ranked[1:] if v.stats[p].mean == best.stats[p].mean]
+        ties = [v.label for v in ranked[1:] if v.stats[p].mean == best.stats[p].mean]
         tie = f" (tied on {metric_info(p).label} with {', '.join(ties)})" if ties else ""
         worst = ranked[-1] if len(ranked) > 1 else None
-        tail = f"; last: {worst.name} ({metric_info(p).label} {fmt_stat(p, worst.stats[p])})" if worst else ""
-        out.append(f"{dataset}: best {best.name}{tie}: {vals}{tail}.")
+        tail = f"; last: {worst.label} ({metric_info(p).label} {fmt_stat(p, worst.stats[p])})" if worst else ""
+        out.append(f"{dataset}: best {best.label}{tie}: {vals}{tail}.")
     return out
 
 
@@ -159,11 +165,11 @@ def render_markdown(res: BenchResults, figures: Sequence[Figure], meta: Mapping[
                 if best[m] is not None and v.stats[m].mean == best[m]:
                     c = f"**{c}**"
                 cells.append(c)
-            rows.append([str(v.rank or "–"), v.name, v.components, *cells, f"{v.completed}/{len(v.runs)}",
+            rows.append([str(v.rank or "–"), v.label, v.components, *cells, f"{v.completed}/{len(v.runs)}",
                          fmt_duration(v.stats["wall_time"].mean), fmt_value("img_per_s", v.stats["img_per_s"].mean)])
         pubs = [p for p in s.published if p.dataset == dataset]
         for i, p in enumerate(pubs):
-            rows.append(["", f"*{p.model}* (published)", f"*{p.source}* [{i + 1}]" + (f", cf. {p.variant}" if p.variant else ""),
+            rows.append(["", f"*{p.model}* (published)", f"*{p.source}* [{i + 1}]" + (f", cf. {short_name(p.variant, p.dataset)}" if p.variant else ""),
                          *[_published_cell(m, p) for m in metrics], "", "", ""])
         out += [f"### {dataset}", "", _md_table(header, rows, ["r", "l", "l", *["r"] * len(metrics), "r", "r", "r"]), ""]
         if pubs:
@@ -287,7 +293,7 @@ def _summary_table_html(res: BenchResults, dataset: str, group: Sequence[Variant
         fail = ' class="fail"' if v.completed == 0 else ""
         body.append(
             f"<tr{fail}><td class=\"rank\">{v.rank or '–'}</td>"
-            f'<td class="variant"><span class="swatch" style="background:{colors[v.name]}"></span>{_e(v.name)}</td>'
+            f'<td class="variant" title="{_e(v.name)}"><span class="swatch" style="background:{colors[v.name]}"></span>{_e(v.label)}</td>'
             f'<td class="comp">{_e(v.components)}</td>' + "".join(cells)
             + f'<td class="{okcls}">{ok}</td><td class="num">{fmt_duration(v.stats["wall_time"].mean)}</td>'
             f'<td class="num">{fmt_value("img_per_s", v.stats["img_per_s"].mean)}</td></tr>'
@@ -297,7 +303,7 @@ def _summary_table_html(res: BenchResults, dataset: str, group: Sequence[Variant
         body.append(f'<tr class="pubhead"><td></td><td colspan="{len(metrics) + 5}">Published results, not run here '
                     f'(other networks and schedules; see notes)</td></tr>')
         for i, p in enumerate(pubs):
-            cf = f" · cf. {p.variant}" if p.variant else ""
+            cf = f" · cf. {short_name(p.variant, p.dataset)}" if p.variant else ""
             body.append(
                 f'<tr class="pub"><td class="rank"></td><td>{_e(p.model)} <sup class="ref">[{i + 1}]</sup></td>'
                 f'<td class="comp">{_e(p.source)}{_e(cf)}</td>'

@@ -59,6 +59,12 @@ class VariantResult:
     rank: int | None = None
 
     @property
+    def label(self) -> str:
+        """The name without a leading ``<dataset>-`` (tables are grouped by dataset already)."""
+        prefix = f"{self.dataset}-"
+        return self.name[len(prefix):] if self.name.startswith(prefix) and len(self.name) > len(prefix) else self.name
+
+    @property
     def completed(self) -> int:
         return sum(r["status"] == "completed" for r in self.runs)
 

@@ -189,7 +189,7 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
                         m = r["metrics"]
                         bits = [f"seed {r['seed']}"] + [f"{metric_info(k).label} {fmt_value(k, m[k])}"
                                                         for k in list(m)[:2] if m.get(k) is not None]
-                        items.append((v.name, " · ".join(bits), p.read_bytes()))
+                        items.append((v.label, " · ".join(bits), p.read_bytes()))
                         break
             if items:
                 galleries[dataset] = items

@@ -13,6 +13,7 @@ and :data:`PUBLISHED_KEYS`)::
     dataset = "ring8"              # defaults for the variants below (optional)
     arch = "mlp"
     protocol = "free text printed in the report"
+    eval_samples = 5000            # optional: samples per evaluation (default: each metric's protocol)
     estimate = "1 min on 2 CPU cores"
     set = { "train.log_every" = 100 }   # dotted config keys applied to every variant
 
@@ -108,7 +109,7 @@ SUITE_KEYS = {
     "dataset", "arch", "loss", "mitigations", "device", "protocol", "estimate", "eval_samples",
     "set", "variants", "published",
 }
-VARIANT_KEYS = {"name", "description", "dataset", "arch", "loss", "mitigations", "steps", "metrics", "set"}
+VARIANT_KEYS = {"name", "description", "dataset", "arch", "loss", "mitigations", "steps", "metrics", "set", "eval_samples"}
 PUBLISHED_KEYS = {"model", "dataset", "source", "variant", "protocol", "values", "errors", "error_kind", "note"}
 RESERVED_SET_KEYS = {
     "run.seed": "the bench sets the seed of each run (use `seeds`)",
@@ -144,6 +145,7 @@ class Variant:
     metrics: tuple[str, ...] = ()
     sets: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    eval_samples: int | None = None
 
     @property
     def components(self) -> str:
@@ -215,6 +217,11 @@ class RunSpec:
     @property
     def key(self) -> str:
         return f"{self.variant}/seed-{self.seed}"
+
+    @property
+    def eval_key(self) -> str:
+        """What the evaluation depends on besides the trained generator."""
+        return f"{','.join(self.metrics)}|{self.eval_samples or 'protocol'}"
 
 
 # ----------------------------------------------------------------------------- loading
@@ -425,7 +432,7 @@ def parse_suite(data: Mapping[str, Any], *, source: str) -> Suite:
         variants.append(Variant(
             name=vname, **fields, mitigations=c.str_list("mitigations", defaults["mitigations"]),
             steps=c.int("steps", steps), metrics=vmetrics, sets=_check_sets(c.table("set"), f"{label}: set"),
-            description=c.str("description", ""),
+            description=c.str("description", ""), eval_samples=c.int("eval_samples", eval_samples),
         ))
 
     all_metrics = tuple(dict.fromkeys(m for v in variants for m in v.metrics))
@@ -511,6 +518,6 @@ def expand_runs(
             tree = user_tree(suite, v, seed=seed, steps=n, device=device or suite.device)
             runs.append(RunSpec(
                 variant=v.name, seed=seed, steps=n, run_dir=Path(out) / "runs" / v.name / f"seed-{seed}",
-                user=tree, metrics=v.metrics, eval_samples=suite.eval_samples, fingerprint=fingerprint(tree),
+                user=tree, metrics=v.metrics, eval_samples=v.eval_samples, fingerprint=fingerprint(tree),
             ))
     return runs

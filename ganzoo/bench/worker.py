@@ -49,7 +49,7 @@ def is_finished(spec: RunSpec) -> bool:
         rec.get("status") == "completed"
         and rec.get("fingerprint") == spec.fingerprint
         and rec.get("steps") == spec.steps
-        and all(m in rec.get("metrics", {}) for m in spec.metrics)
+        and rec.get("eval_key") == spec.eval_key
     )
 
 
@@ -176,6 +176,7 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
             t0 = time.perf_counter()
             values, details = evaluate_run(run_dir, spec.metrics, num_samples=spec.eval_samples, device=device)
             record["metrics"] = values
+            record["eval_key"] = spec.eval_key
             record["eval"] = {**details, "seconds": time.perf_counter() - t0}
             record["status"] = "completed"
             print(f"--- {_now()} completed: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()), flush=True)

@@ -12,9 +12,17 @@ from ganzoo.cli.run_outcome import report_outcome
 @click.command("resume")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--steps", type=int, help="Extend the run to N generator steps in total.")
+@click.option("--nproc", type=int, default=1, show_default=True,
+              help="Processes for distributed training (launches torchrun; may differ from the original run's).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(run_dir: Path, steps: int | None, quiet: bool) -> None:
+def command(run_dir: Path, steps: int | None, nproc: int, quiet: bool) -> None:
     """Resume RUN_DIR exactly where its newest complete checkpoint left off."""
+    if nproc > 1:
+        import sys
+
+        from ganzoo.distributed.launch import launch_torchrun
+
+        sys.exit(launch_torchrun(sys.argv[1:], nproc))
     from ganzoo.distributed.context import maybe_distributed
     from ganzoo.engine.api import resume_run
 

@@ -1,18 +1,32 @@
-"""Detects a torchrun launch and sets up the process group; a no-op for single-process runs."""
+"""Detects a torchrun launch and sets up the process group; a no-op for single-process runs.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains the same run on its share of the
+global batch: :class:`~torch.nn.parallel.DistributedDataParallel` averages the gradients, rank 0
+alone writes the run directory. The process group is ``cpu:gloo,cuda:nccl`` when CUDA is present
+(model tensors over NCCL, the trainer's small control messages over gloo), else ``gloo``.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
+import inspect
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from ganzoo.errors import ConfigError
+
+TIMEOUT_ENV = "GANZOO_DIST_TIMEOUT_S"
+"""Seconds a collective may wait for the other ranks (default 1800: rank 0 may evaluate or write samples meanwhile)."""
 
 
 @dataclass
 class DistContext:
     rank: int = 0
     world_size: int = 1
+    local_rank: int = 0
 
     @property
     def is_main(self) -> bool:
@@ -25,12 +39,48 @@ class DistContext:
 
 
 def _ddp_wrapper(module: Any) -> Any:
+    """Wrap ``module`` in DDP (gradients averaged over the ranks; buffers stay rank-local)."""
     from torch.nn.parallel import DistributedDataParallel
 
     if not any(p.requires_grad for p in module.parameters()):
         return module
     dev = next(module.parameters()).device
-    return DistributedDataParallel(module, device_ids=[dev.index] if dev.type == "cuda" else None, broadcast_buffers=False)
+    kwargs: dict[str, Any] = {"device_ids": [dev.index] if dev.type == "cuda" else None}
+    # Buffers (BatchNorm statistics, spectral-norm vectors) are not re-broadcast at every forward:
+    # each rank keeps its own, rank 0's are checkpointed. torch >= 2.14 renamed the option.
+    params = inspect.signature(DistributedDataParallel.__init__).parameters
+    if "forward_sync_buffers" in params:
+        kwargs["forward_sync_buffers"] = False
+    else:
+        kwargs["broadcast_buffers"] = False
+    return DistributedDataParallel(module, **kwargs)
+
+
+def check_sync_batchnorm(module: Any, device: Any) -> None:
+    """Raise a clear error when ``module`` has SyncBatchNorm layers this torch cannot run on ``device``.
+
+    torch's SyncBatchNorm accepts GPU (and XPU/HPU) tensors only; on the CPU (gloo) it fails at the
+    first forward with a terse ValueError. Probed, not assumed, so a torch that adds CPU support works."""
+    import torch
+    from torch import nn
+
+    if not any(isinstance(m, nn.SyncBatchNorm) for m in module.modules()):
+        return
+    probe = nn.SyncBatchNorm(1).to(device).train()
+    try:
+        probe(torch.zeros(2, 1, device=device))
+    except ValueError as exc:
+        if "GPU" not in str(exc) and "device" not in str(exc).lower():
+            raise
+        raise ConfigError(
+            f"train.sync_batchnorm=true needs GPUs: this torch ({torch.__version__}) runs SyncBatchNorm on "
+            f"CUDA/XPU/HPU tensors only, and this run trains on {torch.device(device).type}. Drop "
+            "train.sync_batchnorm (each process then normalises over its own share of the batch) or train on GPUs"
+        ) from None
+
+
+def _timeout() -> _dt.timedelta:
+    return _dt.timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "1800")))
 
 
 @contextlib.contextmanager
@@ -42,11 +92,18 @@ def maybe_distributed() -> Iterator[DistContext]:
     import torch
     import torch.distributed as dist
 
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend)
+        torch.cuda.set_device(local_rank)
+        backend = "cpu:gloo,cuda:nccl"
+    else:
+        backend = "gloo"
+    owned = not dist.is_initialized()
+    if owned:
+        dist.init_process_group(backend, timeout=_timeout())
     try:
-        yield DistContext(dist.get_rank(), dist.get_world_size())
+        yield DistContext(dist.get_rank(), dist.get_world_size(), local_rank)
     finally:
-        dist.destroy_process_group()
+        if owned:
+            with contextlib.suppress(Exception):
+                dist.destroy_process_group()

@@ -66,6 +66,10 @@ def start_run(
     host = host or get_host()
     cfg = config_mod.resolve(user, host)
     run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
+    if world_size > 1:  # the default name has a time stamp: every rank uses rank 0's
+        from ganzoo.distributed.sync import broadcast_object
+
+        run_dir = Path(broadcast_object(str(run_dir)))
     if rank == 0:
         _check_fresh_run_dir(run_dir)
     trainer = Trainer(cfg, run_dir, host, quiet=quiet, rank=rank, world_size=world_size, wrap_models=wrap_models)

@@ -59,12 +59,17 @@ class IndexStream:
 
 
 class _BatchSampler(Sampler[list[int]]):
-    def __init__(self, stream: IndexStream, batch_size: int) -> None:
+    """Draws whole global batches of ``batch_size * world_size`` from the stream; yields this rank's
+    slice ``[rank::world_size]`` (so each process loads only the samples it trains on)."""
+
+    def __init__(self, stream: IndexStream, batch_size: int, rank: int = 0, world_size: int = 1) -> None:
         self.stream, self.batch_size = stream, batch_size
+        self.rank, self.world_size = rank, world_size
 
     def __iter__(self) -> Iterator[list[int]]:
         while True:
-            yield self.stream.take(self.batch_size).tolist()
+            idx = self.stream.take(self.batch_size * self.world_size)
+            yield (idx[self.rank :: self.world_size] if self.world_size > 1 else idx).tolist()
 
 
 class BatchSource:
@@ -109,7 +114,7 @@ class BatchSource:
         # The loader draws whole global batches from the stream; this rank keeps its slice.
         loader = DataLoader(
             self._dataset,
-            batch_sampler=_BatchSampler(self.stream, self.batch_size * self.world_size),
+            batch_sampler=_BatchSampler(self.stream, self.batch_size, self.rank, self.world_size),
             num_workers=self._num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=self._num_workers > 0,
@@ -133,8 +138,6 @@ class BatchSource:
         batch = next(self._loader_iter)
         self._consumed += 1
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
-        if self.world_size > 1:
-            x = x[self.rank :: self.world_size]
         return x.to(self.device, non_blocking=True, dtype=torch.float32)
 
     def state(self) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """The shared training loop: any architecture x loss x mitigations x dataset, on CPU or CUDA.
 
-One step = ``n_critic`` discriminator updates, then one generator update. Losses are accumulated
+One step = ``n_critic`` discriminator updates, then one generator update through the fake batch of
+the last discriminator update (one generator forward per step, as in pytorch/examples' DCGAN). Losses are accumulated
 on the device and read once per logging interval (no per-step host synchronisation).
 """
 
@@ -20,6 +21,7 @@ from torch import nn
 from ganzoo import __version__
 from ganzoo.config import RunConfig
 from ganzoo.engine import checkpoint as ckpt
+from ganzoo.distributed import sync as dist_sync
 from ganzoo.engine import rng
 from ganzoo.engine.atomic import write_text
 from ganzoo.engine.components import Assembly, assemble, info_to_dict, sample_latent
@@ -28,7 +30,7 @@ from ganzoo.engine.device import autocast_dtype, resolve_device
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.logger import RunLogger
 from ganzoo.engine.samples import image_grid, save_samples
-from ganzoo.errors import TrainingDivergedError
+from ganzoo.errors import ConfigError, TrainingDivergedError
 from ganzoo.specs import DiscriminatorStep, GeneratorStep
 
 STATUS_FILE = "status.json"
@@ -93,6 +95,14 @@ class Trainer:
         self.is_main = rank == 0
         run, train = cfg.run, cfg.train
         self.device = resolve_device(run["device"])
+        if world_size > 1:
+            if self.device.type == "cuda":  # one GPU per process: the one torchrun's LOCAL_RANK selected
+                self.device = torch.device("cuda", torch.cuda.current_device())
+            if int(run["batch_size"]) % world_size:
+                raise ConfigError(
+                    f"run.batch_size {run['batch_size']} is the global batch and must divide evenly over the "
+                    f"{world_size} processes; use a multiple of {world_size}"
+                )
         self.amp_dtype = autocast_dtype(run["precision"], self.device)
         self.steps = int(run["steps"])
         self.batch_size = int(run["batch_size"])
@@ -100,6 +110,8 @@ class Trainer:
 
         rng.seed_everything(self.seed + 1000 * rank)
         self.asm: Assembly = assemble(cfg, host)
+        if rank:  # assemble() seeded torch with the run seed (same models everywhere); rank-local randomness differs
+            rng.seed_everything(self.seed + 1000 * rank)
         info = self.asm.info
         self.info = info
         self.latent_distribution = getattr(self.asm.arch, "latent_distribution", "normal")
@@ -111,6 +123,10 @@ class Trainer:
         if train.get("sync_batchnorm") and world_size > 1:
             self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
             self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
+            from ganzoo.distributed.context import check_sync_batchnorm
+
+            check_sync_batchnorm(self.D, self.device)
+            check_sync_batchnorm(self.G, self.device)
         # DDP (or another wrapper) for the update; the raw modules stay reachable for checkpoints.
         self.G_train = wrap_models(self.G) if wrap_models else self.G
         self.D_train = wrap_models(self.D) if wrap_models else self.D
@@ -123,7 +139,8 @@ class Trainer:
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=fp16)
         self.ema = EMA(self.G, float(train["ema_decay"])) if train["ema"] else None
         self.n_critic = int(train["n_critic"])
-        self.latent_rng = torch.Generator(device=self.device).manual_seed(self.seed * 7 + 3 + 7919 * rank)
+        # One global latent stream, identical on every rank: each rank keeps its slice (see _z).
+        self.latent_rng = torch.Generator(device=self.device).manual_seed(self.seed * 7 + 3)
         self.step = 0
         self.wall_before = 0.0
         position = None
@@ -131,6 +148,8 @@ class Trainer:
             # On the CPU: RNG states must stay CPU tensors; load_state_dict moves weights to the device.
             state, path = ckpt.load_latest(self.run_dir, map_location="cpu")
             self._load_state(state)
+            if rank:  # the checkpoint holds rank 0's RNG states; other ranks derive their own
+                rng.seed_everything(self.seed + 1000 * rank + 7919 * self.step)
             position = state.get("data")
             self.resumed_from = path
         assert self.asm.data is not None
@@ -204,7 +223,12 @@ class Trainer:
         return torch.autocast(self.device.type, enabled=False)
 
     def _z(self, n: int) -> torch.Tensor:
-        return sample_latent(n, self.latent_dim, self.latent_distribution, self.device, self.latent_rng)
+        """``n`` latents for this rank: its slice ``[rank::world_size]`` of a global draw of
+        ``n * world_size`` (so a DDP run consumes the latent stream exactly like one process)."""
+        if self.world_size == 1:
+            return sample_latent(n, self.latent_dim, self.latent_distribution, self.device, self.latent_rng)
+        z = sample_latent(n * self.world_size, self.latent_dim, self.latent_distribution, self.device, self.latent_rng)
+        return z[self.rank :: self.world_size]
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         for m in self.asm.mitigations:
@@ -231,25 +255,33 @@ class Trainer:
                     extra = extra + r
         return loss + extra, extra
 
-    def _d_update(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _d_update(self, keep_fake: bool = False) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """One D update. With ``keep_fake`` the fake batch keeps its graph and is returned as
+        ``(z, fake)`` for the G update (one generator forward per step, as pytorch/examples' DCGAN)."""
         real = self.batches.next()
-        with torch.no_grad(), self._autocast():
-            fake = self.G_train(self._z(real.shape[0]))
-        total, pen = self.discriminator_objective(self.D_train, real, fake.float())
+        z = self._z(real.shape[0])
+        # A fake kept for the G update goes through G_train (DDP averages G's gradients); the others
+        # through the raw G: a forward without backward needs no DDP bookkeeping.
+        with torch.set_grad_enabled(keep_fake), self._autocast():
+            fake = (self.G_train if keep_fake else self.G)(z)
+        total, pen = self.discriminator_objective(self.D_train, real, fake.detach().float())
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler_d.scale(total).backward()
         self.scaler_d.step(self.opt_d)
         self.scaler_d.update()
         self.asm.loss.after_discriminator_step(self.D)
-        return total.detach(), pen.detach()
+        return total.detach(), pen.detach(), ((z, fake) if keep_fake else None)
 
-    def _g_update(self) -> torch.Tensor:
+    def _g_update(self, reuse: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         self.D.requires_grad_(False)
         try:
-            n = self.batch_size // self.world_size if self.world_size > 1 else self.batch_size
-            z = self._z(n)
-            with self._autocast():
-                fake = self.G_train(z)
+            if reuse is not None:
+                z, fake = reuse
+            else:
+                n = self.batch_size // self.world_size if self.world_size > 1 else self.batch_size
+                z = self._z(n)
+                with self._autocast():
+                    fake = self.G_train(z)
             fake = fake.float()
             gstep = GeneratorStep(
                 step=self.step,
@@ -265,7 +297,9 @@ class Trainer:
                 lr_d=float(self.cfg.train["lr_d"]),
                 betas_d=tuple(self.cfg.train["betas"]),  # type: ignore[arg-type]
             )
-            D_for_g: nn.Module = self.D_train
+            # The raw D: its parameters are frozen here, so DDP has nothing to reduce (and mitigations
+            # such as unrolling get the module itself); G's gradients are averaged through G_train.
+            D_for_g: nn.Module = self.D
             for m in self.asm.mitigations:
                 D_for_g = m.discriminator_for_generator(D_for_g, gstep)
             with self._autocast():
@@ -290,11 +324,12 @@ class Trainer:
         self.D_train.train()
         d_total = torch.zeros((), device=self.device)
         pen_total = torch.zeros((), device=self.device)
-        for _ in range(self.n_critic):
-            d, p = self._d_update()
+        reuse = None
+        for i in range(self.n_critic):
+            d, p, reuse = self._d_update(keep_fake=i == self.n_critic - 1)
             d_total = d_total + d
             pen_total = pen_total + p
-        g = self._g_update()
+        g = self._g_update(reuse)
         d_mean = d_total / self.n_critic
         self._step_dev += 1
         finite = torch.stack([torch.isfinite(d_mean), torch.isfinite(g)])
@@ -328,25 +363,31 @@ class Trainer:
         return path
 
     def check_finite(self) -> None:
-        bad = self._bad.tolist()
+        # Under DDP every rank must agree (a collective: called at the same points on all ranks).
+        bad = (dist_sync.earliest_step(self._bad.clone()) if self.world_size > 1 else self._bad).tolist()
         for which, s in zip(("loss_d", "loss_g"), bad):
             if s >= 0:
+                kept = ckpt.list_checkpoints(self.run_dir)
+                last = f"keeps its last good checkpoint {kept[0][1]}" if kept else "wrote no checkpoint"
                 raise TrainingDivergedError(
-                    f"{which} became NaN or infinite at step {s}; the run stopped and keeps its last good "
-                    f"checkpoint in {ckpt.checkpoint_dir(self.run_dir)}. Try a lower learning rate "
-                    f"(--set train.lr_d=..., train.lr_g=...) or --precision fp32"
+                    f"{which} became NaN or infinite at step {s}; the run stopped and {last}. Try a lower "
+                    f"learning rate (--set train.lr_d=..., train.lr_g=...)"
+                    + (" or --precision fp32" if self.amp_dtype is not None else "")
                 )
 
     def save_checkpoint(self) -> Path | None:
         self.check_finite()
-        if not self.is_main:
-            return None
-        path = ckpt.save(self.run_dir, self.state_dict(), keep=int(self.cfg.train["keep_checkpoints"]))
-        self.host.hook.ganzoo_checkpoint_saved(run_dir=self.run_dir, step=self.step, path=path)
+        path = None
+        if self.is_main:  # the state is identical on every rank (global data position, rank 0's RNGs)
+            path = ckpt.save(self.run_dir, self.state_dict(), keep=int(self.cfg.train["keep_checkpoints"]))
+            self.host.hook.ganzoo_checkpoint_saved(run_dir=self.run_dir, step=self.step, path=path)
+        if self.world_size > 1:  # the checkpoint is complete before any rank goes on or exits
+            dist_sync.barrier()
         return path
 
     def _metrics_row(self, imgs: int, seconds: float) -> dict[str, Any]:
-        vals = (self._acc / max(self._acc_steps, 1)).tolist()
+        acc = dist_sync.mean_(self._acc.clone()) if self.world_size > 1 else self._acc  # losses of the global batch
+        vals = (acc / max(self._acc_steps, 1)).tolist()
         self.check_finite()
         self._acc.zero_()
         self._acc_steps = 0
@@ -365,7 +406,8 @@ class Trainer:
         sample_every = int(train["sample_every"])
         ckpt_every = int(train["checkpoint_every"])
         eval_every = int(train.get("eval_every", 0))
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         logger = RunLogger(
             self.run_dir, tensorboard=bool(train["tensorboard"]), quiet=self.quiet,
             total_steps=self.steps, start_step=self.step, enabled=self.is_main,
@@ -381,7 +423,8 @@ class Trainer:
         status = "completed"
         if self.is_main:
             write_status(self.run_dir, "running", self.step)
-        self.host.hook.ganzoo_train_start(run_dir=self.run_dir, config=self.cfg.to_dict(), step=self.step)
+        if self.is_main:  # plugins' hooks run on rank 0 only, like every other output
+            self.host.hook.ganzoo_train_start(run_dir=self.run_dir, config=self.cfg.to_dict(), step=self.step)
         try:
             with _StopRequest() as stop:
                 while self.step < self.steps:
@@ -392,7 +435,8 @@ class Trainer:
                         row = self._metrics_row(imgs, time.perf_counter() - t_int)
                         t_int, imgs = time.perf_counter(), 0
                         logger.log(row)
-                        self.host.hook.ganzoo_log(run_dir=self.run_dir, step=s, metrics=row)
+                        if self.is_main:
+                            self.host.hook.ganzoo_log(run_dir=self.run_dir, step=s, metrics=row)
                         logger.progress(s, {"loss_d": f"{row['loss_d']:.3f}", "loss_g": f"{row['loss_g']:.3f}", "img/s": f"{row['img_per_s']:.0f}"})
                     elif not self.quiet and s % 10 == 0:
                         logger.progress(s)
@@ -402,7 +446,10 @@ class Trainer:
                         evaluator.evaluate(self, logger)
                     if ckpt_every and s % ckpt_every == 0 and s != self.steps:
                         self.save_checkpoint()
-                    if stop.signum is not None and self.step < self.steps:
+                    stop_now = stop.signum is not None
+                    if self.world_size > 1:  # all ranks stop after the same step (a signal may reach one first)
+                        stop_now = dist_sync.any_rank(stop_now)
+                    if stop_now and self.step < self.steps:
                         status = "interrupted"
                         break
             self.save_checkpoint()
@@ -413,7 +460,7 @@ class Trainer:
         except TrainingDivergedError as exc:
             if self.is_main:
                 write_status(self.run_dir, "failed", self.step, error=str(exc))
-            self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status="failed")
+                self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status="failed")
             logger.close()
             raise
         except BaseException as exc:
@@ -424,7 +471,9 @@ class Trainer:
         logger.close()
         if self.is_main:
             write_status(self.run_dir, status, self.step, wall_time=self.wall_before + time.perf_counter() - self._t_start)
-        self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status=status)
+            self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status=status)
+        if self.world_size > 1:  # samples and status are written before any rank returns
+            dist_sync.barrier()
         self.stop_signal = stop.signum
         return status
 

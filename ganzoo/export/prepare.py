@@ -17,6 +17,7 @@ def strip_reparametrizations(module: nn.Module) -> int:
     removed = 0
     for m in list(module.modules()):
         if parametrize.is_parametrized(m):
+            _own_class(m)
             for name in list(m.parametrizations.keys()):  # type: ignore[union-attr]
                 parametrize.remove_parametrizations(m, name, leave_parametrized=True)
                 removed += 1
@@ -29,6 +30,15 @@ def strip_reparametrizations(module: nn.Module) -> int:
                 torch.nn.utils.remove_weight_norm(m, getattr(hook, "name", "weight"))
                 removed += 1
     return removed
+
+
+def _own_class(module: nn.Module) -> None:
+    """Give a parametrized module its own ``Parametrized*`` class. ``copy.deepcopy`` shares that class
+    between original and copy, and removing a parametrization deletes its property from the class,
+    which would break the original generator."""
+    cls = type(module)
+    body = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+    module.__class__ = type(cls.__name__, cls.__bases__, body)
 
 
 class ExportModule(nn.Module):

@@ -43,7 +43,7 @@ def check_graph(path: Path, conditional: bool) -> None:
             raise ExportError(f"exported {name!r} has ONNX dtype {t.elem_type}, expected {dtype}")
         dims = t.shape.dim
         if not dims or dims[0].HasField("dim_value"):
-            raise ExportError(f"exported {name!r} has a fixed batch size; the batch axis must be dynamic")
+            raise ExportError(f"exported {name!r} has a fixed batch size; the batch axis must be dynamic (does forward() depend on the batch size?)")
 
 
 def reference(module: nn.Module, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
@@ -81,7 +81,12 @@ def check_parity(
         feed: dict[str, Any] = {INPUT_Z: z}
         if labels is not None:
             feed[INPUT_LABELS] = labels
-        got = session.run([OUTPUT_X], feed)[0]
+        try:
+            got = session.run([OUTPUT_X], feed)[0]
+        except Exception as exc:  # e.g. a batch size baked into a reshape
+            raise ExportError(
+                f"onnxruntime fails at batch size {n} ({' '.join(str(exc).split())[:200]}); the file was not written"
+            ) from None
         want = reference(module, z, labels)
         if got.shape != want.shape or got.dtype != np.float32:
             raise ExportError(

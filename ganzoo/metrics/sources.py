@@ -78,6 +78,15 @@ class GeneratorSource:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     data_root: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    full_info: Callable[[], DataInfo] | None = None
+    """Builds a complete :class:`DataInfo` (modes, centres) when ``info`` comes from thin metadata."""
+
+    def mode_info(self) -> DataInfo:
+        """``info`` with everything mode metrics need (rebuilt from the dataset plugin for bare ONNX files)."""
+        if self.full_info is not None and self.info.num_modes is None:
+            self.info = self.full_info()
+            self.full_info = None
+        return self.info
 
     def latents(self, n: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """Latents (and labels for conditional generators) for ``n`` samples, in chunks."""
@@ -150,89 +159,82 @@ def _meta_value(raw: str | None) -> Any:
         return raw
 
 
-def _providers(device: str) -> list[str]:
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    if device.startswith("cuda") and "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
-
-
-def _onnx_session(path: Path, device: str) -> tuple[Any, dict[str, Any]]:
-    """An onnxruntime session with explicit providers, and the model's metadata (JSON-decoded)."""
-    try:
-        import onnxruntime as ort
-    except ImportError:  # pragma: no cover - a dependency
-        raise GanzooError("evaluating an ONNX file needs onnxruntime (pip install onnxruntime-gpu)") from None
-    try:
-        session = ort.InferenceSession(str(path), providers=_providers(device))
-    except Exception as exc:  # noqa: BLE001 - corrupt or unsupported file
-        raise GanzooError(f"cannot load ONNX model {str(path)!r}: {str(exc)[:300]}") from None
-    meta = session.get_modelmeta().custom_metadata_map or {}
-    return session, {k: _meta_value(v) for k, v in meta.items()}
+def _dataset_options_for(dataset: str, shape: tuple[int, ...] | None, host: Any) -> dict[str, Any]:
+    """Options that rebuild ``dataset`` at the exported resolution (ONNX metadata carries no options)."""
+    options: dict[str, Any] = {}
+    if shape and len(shape) == 3 and dataset in host.datasets:
+        opt = host.datasets.get(dataset).options.get("resolution")
+        if opt is not None and (opt.choices is None or shape[-1] in opt.choices):
+            options["resolution"] = int(shape[-1])
+    return options
 
 
-def _info_from_meta(path: Path, meta: dict[str, Any], host: Any) -> tuple[DataInfo, dict[str, Any]]:
-    """The data description of an exported generator: from metadata, the run it sits in, or its dataset."""
+def _onnx_info(path: Path, model: Any, host: Any) -> tuple[DataInfo, dict[str, Any], Path | None, Callable[[], DataInfo] | None]:
+    """Data description, dataset options, data root and a lazy full description of an exported generator:
+    from the run directory it sits in when there is one, else from its metadata (and dataset plugin)."""
     from ganzoo.engine.components import info_from_dict
 
-    options = meta.get("ganzoo.dataset_options")
-    options = dict(options) if isinstance(options, dict) else {}
-    if isinstance(meta.get("ganzoo.data_info"), dict):
-        return info_from_dict(meta["ganzoo.data_info"]), options
     run_dir = path.parent
     if (run_dir / "config.toml").is_file() and (run_dir / "checkpoints").is_dir():
         from ganzoo.engine import checkpoint as ckpt
         from ganzoo.engine.api import read_run_config
 
         try:
+            cfg = read_run_config(run_dir)
             state, _ = ckpt.load_latest(run_dir)
-            return info_from_dict(state["data_info"]), options or dict(read_run_config(run_dir).dataset)
+            info = info_from_dict(state["data_info"])
+            if info.name == model.metadata.get("ganzoo.dataset", info.name) and tuple(info.shape) == tuple(model.sample_shape or info.shape):
+                root = cfg.run.get("data_root") or None
+                return info, dict(cfg.dataset), Path(root).expanduser() if root else None, None
         except GanzooError:
             pass
-    dataset = meta.get("ganzoo.dataset")
-    shape = meta.get("ganzoo.sample_shape")
-    if not dataset or not isinstance(shape, list):
+    meta = model.info
+    dataset = model.metadata.get("ganzoo.dataset")
+    shape = model.sample_shape
+    if not dataset or not shape:
         raise GanzooError(f"{str(path)!r} lacks ganzoo metadata (ganzoo.dataset, ganzoo.sample_shape); "
                           "export it with `ganzoo export`")
-    vr = meta.get("ganzoo.value_range") or [-1.0, 1.0]
-    kind = "image" if len(shape) == 3 else "vector"
-    info = DataInfo(name=str(dataset), kind=kind, shape=tuple(int(s) for s in shape),
-                    value_range=(float(vr[0]), float(vr[1])),
-                    num_classes=int(meta.get("ganzoo.num_classes") or 0) or None)
-    return info, options
+    kind = meta.kind or ("image" if len(shape) == 3 else "vector")
+    info = DataInfo(name=str(dataset), kind=kind, shape=tuple(int(s) for s in shape),  # type: ignore[arg-type]
+                    value_range=tuple(meta.value_range or (-1.0, 1.0)), num_classes=meta.num_classes,  # type: ignore[arg-type]
+                    mode_centres=meta.mode_centres)
+    options = _dataset_options_for(str(dataset), shape, host)
+
+    def full_info() -> DataInfo:
+        if dataset not in host.datasets:
+            return info
+        return host.datasets.get(dataset).with_options(options, prefix="dataset").build(data_root=None, seed=0).info
+
+    return info, options, None, full_info
 
 
 def source_from_onnx(path: Path, *, device: str = "cpu", host: Any = None) -> GeneratorSource:
-    """An exported generator run by onnxruntime with explicit providers (never torch-fidelity's loader)."""
+    """An exported generator run by :mod:`ganzoo.runtime` (onnxruntime with explicit providers, never
+    torch-fidelity's own ONNX loader)."""
+    from ganzoo import runtime
+
+    if host is None:
+        from ganzoo.plugins import get_host
+
+        host = get_host()
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{str(path)!r}: no such ONNX file")
-    session, meta = _onnx_session(path, device)
-    inputs = [i.name for i in session.get_inputs()]
-    latent_dim = meta.get("ganzoo.latent_dim")
-    if latent_dim is None:
-        dim = session.get_inputs()[0].shape[-1]
-        if not isinstance(dim, int):
-            raise GanzooError(f"{str(path)!r}: cannot tell the latent size (no ganzoo.latent_dim metadata)")
-        latent_dim = dim
-    num_classes = int(meta.get("ganzoo.num_classes") or 0)
-    info, options = _info_from_meta(path, meta, host)
+    model = runtime.load(path, "auto" if str(device).startswith("cuda") else "cpu")
+    info, options, data_root, full_info = _onnx_info(path, model, host)
 
     def generate(z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        feed = {inputs[0]: z.detach().cpu().numpy().astype(np.float32)}
-        if labels is not None and len(inputs) > 1:
-            feed[inputs[1]] = labels.detach().cpu().numpy().astype(np.int64)
-        out = session.run(None, feed)[0]
+        lab = labels.detach().cpu().numpy().astype(np.int64) if labels is not None else None
+        out = model.run(z.detach().cpu().numpy().astype(np.float32), lab)
         return torch.from_numpy(np.ascontiguousarray(out)).to(z.device)
 
-    step = meta.get("ganzoo.step")
+    raw = model.metadata
+    step = _meta_value(raw.get("ganzoo.step"))
+    ema = _meta_value(raw.get("ganzoo.ema"))
     return GeneratorSource(
-        info=info, latent_dim=int(latent_dim), latent_distribution=str(meta.get("ganzoo.latent_distribution") or "normal"),
-        generate=generate, num_classes=num_classes, kind="onnx", path=str(path),
-        step=int(step) if step is not None else None, used_ema=meta.get("ganzoo.ema") if isinstance(meta.get("ganzoo.ema"), bool) else None,
-        dataset_options=options, extra={"providers": session.get_providers(), "architecture": meta.get("ganzoo.architecture")},
+        info=info, latent_dim=int(model.latent_dim), latent_distribution=str(model.latent_distribution),
+        generate=generate, num_classes=int(model.num_classes or 0), kind="onnx", path=str(path),
+        step=int(step) if isinstance(step, int) else None, used_ema=ema if isinstance(ema, bool) else None,
+        dataset_options=options, data_root=data_root, full_info=full_info,
+        extra={"providers": model.providers, "architecture": raw.get("ganzoo.architecture")},
     )
 
 

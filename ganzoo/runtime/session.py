@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -21,6 +22,9 @@ Labels = Union[None, int, Sequence[int], np.ndarray]
 
 def _one_line(exc: BaseException, limit: int = 240) -> str:
     text = " ".join(str(exc).split())
+    if "INVALID_PROTOBUF" in text:
+        return "cannot parse it (not an ONNX file, or a truncated one)"
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -25,7 +25,7 @@ def _scalar(s: Subject, value: object, what: str) -> torch.Tensor:
     assert isinstance(value, torch.Tensor)
     ensure(value.dim() == 0, s, f"{what} must return a scalar (0-dim tensor), got shape {shape(value)}")
     ensure(value.is_floating_point(), s, f"{what} must return a floating-point tensor, got {value.dtype}")
-    ensure(is_finite(value), s, f"{what} is not finite: {float(value)}")
+    ensure(is_finite(value), s, f"{what} is not finite: {float(value.detach())}")
     return value
 
 

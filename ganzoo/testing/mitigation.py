@@ -184,8 +184,47 @@ def check_engine_with_each_loss(s: Subject) -> None:
                              f"{s.state.get('incompatible')}")
 
 
+def _generator_changing_options(s: Subject) -> dict[str, Any] | None:
+    """The subject's options, or those plus one switched-on bool option, under which
+    ``changes_generator`` is true; None when no such configuration is found."""
+    if bool(getattr(s.spec, "changes_generator", False)):
+        return dict(s.options)
+    for key, option in (getattr(s.raw, "options", {}) or {}).items():
+        if option.default is False and key not in s.options:
+            trial = {**s.options, key: True}
+            if bool(getattr(s.raw.with_options(trial, prefix="mitigation"), "changes_generator", False)):
+                return trial
+    return None
+
+
+def check_export(s: Subject) -> None:
+    """When the mitigation changes the generator (``changes_generator``), the result still exports to
+    ONNX and matches PyTorch."""
+    from ganzoo.engine.api import load_generator
+    from ganzoo.testing.export import export_parity
+
+    options = _generator_changing_options(s)
+    if options is None:
+        raise SkipCheck("the mitigation leaves the generator unchanged (changes_generator is false)")
+    for arch, info in _setups(s):
+        loss = "ns-gan" if "ns-gan" in s.host.losses else s.host.losses.names()[0]
+        try:
+            s.spec.check(info=info, batch_size=BATCH, loss=_loss_for(s, loss), mitigations=[s.name])
+        except IncompatibleError:
+            continue
+        dataset, data_opts = synthetic_dataset_for(info)
+        tree = run_tree(dataset=dataset, arch=arch, loss=loss, mitigations=[s.name],
+                        options={"dataset": data_opts, "arch": s.tiny_options("architecture", arch),
+                                 "mitigation": {s.name: options}})
+        with short_run(tree, s.host) as run_dir:
+            export_parity(s, load_generator(run_dir, host=s.host))
+        return
+    raise SkipCheck("check() refuses both 2D vectors and 3x16x16 images with batch size 8")
+
+
 CHECKS = [
     Check("declaration", check_declaration),
     Check("hooks", check_hooks),
     Check("engine", check_engine_with_each_loss),
+    Check("export", check_export),
 ]

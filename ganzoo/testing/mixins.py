@@ -141,6 +141,9 @@ class MitigationConformance(Conformance):
     def test_engine(self) -> None:
         self.run_conformance_check("engine")
 
+    def test_export(self) -> None:
+        self.run_conformance_check("export")
+
 
 MIXINS: dict[str, type[Conformance]] = {
     "architecture": ArchitectureConformance,

@@ -87,6 +87,19 @@ class _HarnessPlugin:
         self._register("mitigation", register)
 
 
+class _PrepareExport:
+    """Forwards one plugin's ``ganzoo_prepare_export`` (and no other hook) into the harness host."""
+
+    def __init__(self, function: Any, argnames: tuple[str, ...]) -> None:
+        self.function = function
+        self.argnames = argnames
+
+    @hookimpl
+    def ganzoo_prepare_export(self, architecture: str, generator: Any, info: Any) -> Any:
+        args = {"architecture": architecture, "generator": generator, "info": info}
+        return self.function(**{k: args[k] for k in self.argnames})
+
+
 def _not_registered(kind: str, name: str, source: PluginHost) -> ConformanceError:
     msg = f"{kind} {name!r} is not registered: {source.registries[kind].unknown_message(name)}"
     failed = source.failed()
@@ -109,6 +122,9 @@ def harness_host(source: PluginHost, replace: Mapping[tuple[str, str], Any] | No
             specs.append(("dataset", synthetic))
     host = PluginHost(strict=True, disabled=set())
     host.add_plugin(_HarnessPlugin(specs), HARNESS_PLUGIN)
+    # Export hooks keep working; lifecycle hooks (logging, notifications) of real plugins stay out.
+    for impl in source.hook.ganzoo_prepare_export.get_hookimpls():
+        host.pm.register(_PrepareExport(impl.function, tuple(impl.argnames)), name=f"{impl.plugin_name}:prepare-export")
     return host
 
 

@@ -20,27 +20,9 @@ def _eval(*args: str):
 
 
 def _export(run_dir: Path, out: Path) -> Path:
-    """``ganzoo export`` when available, else a plain torch.onnx export with the ganzoo metadata."""
-    if "export" in cli.commands:
-        res = CliRunner().invoke(cli, ["export", str(run_dir), "-o", str(out)], catch_exceptions=False)
-        assert res.exit_code == 0, res.output
-        return out
-    import onnx
-    import torch
+    from ganzoo.export import export_run
 
-    from ganzoo.engine.api import load_generator
-
-    lg = load_generator(run_dir)
-    torch.onnx.export(lg.generator, (torch.randn(2, lg.latent_dim),), str(out), input_names=["z"], output_names=["x"],
-                      dynamic_axes={"z": {0: "n"}, "x": {0: "n"}}, dynamo=False, opset_version=17)
-    model = onnx.load(str(out))
-    meta = {"ganzoo.latent_dim": lg.latent_dim, "ganzoo.sample_shape": list(lg.info.shape),
-            "ganzoo.value_range": list(lg.info.value_range), "ganzoo.dataset": lg.info.name,
-            "ganzoo.latent_distribution": lg.latent_distribution, "ganzoo.step": lg.step, "ganzoo.num_classes": 0}
-    for k, v in meta.items():
-        prop = model.metadata_props.add()
-        prop.key, prop.value = k, json.dumps(v)
-    onnx.save(model, str(out))
+    export_run(run_dir, out)
     return out
 
 
@@ -72,15 +54,35 @@ def test_eval_json_flag_prints_json_and_reuses_cached_reference(shapes_run):
     assert "kid[classifier:shapes]" in data["values"]
 
 
-def test_onnx_and_checkpoint_agree_within_one_percent(shapes_run, tmp_path):
-    onnx_path = _export(shapes_run, tmp_path / "g.onnx")
-    args = ["--metrics", "fid,kid,modes", "--json", *FAST]
-    ck = json.loads(_eval(str(shapes_run), *args).stdout)["values"]
-    ox = json.loads(_eval(str(onnx_path), *args).stdout)["values"]
+@pytest.fixture(scope="module")
+def shapes_onnx(shapes_run: Path) -> Path:
+    return _export(shapes_run, shapes_run / "generator.onnx")
+
+
+def test_onnx_and_checkpoint_agree_within_one_percent(shapes_run, shapes_onnx):
+    args = ["--metrics", "fid,kid,prc,modes", "--json", *FAST]
+    res_ck, res_ox = _eval(str(shapes_run), *args), _eval(str(shapes_onnx), *args)
+    assert res_ck.exit_code == 0 and res_ox.exit_code == 0, (res_ck.output, res_ox.output)
+    ck, ox = json.loads(res_ck.stdout), json.loads(res_ox.stdout)
+    assert ox["source"]["kind"] == "onnx" and ox["source"]["providers"] == ["CPUExecutionProvider"]
+    assert (shapes_run / "generator.eval.json").is_file()
+    for key in ("fid[classifier:shapes]", "kid[classifier:shapes]", "precision[classifier:shapes]", "recall[classifier:shapes]"):
+        a, b = ck["values"][key], ox["values"][key]
+        assert abs(a - b) <= 0.01 * abs(a) + 1e-6, (key, a, b)
+    assert ox["values"]["modes"] == ck["values"]["modes"]
+    assert ox["metrics"]["fid[classifier:shapes]"]["reference"] == ck["metrics"]["fid[classifier:shapes]"]["reference"]
+
+
+def test_bare_onnx_file_finds_its_dataset_from_metadata(shapes_onnx, tmp_path, randconv):
+    bare = tmp_path / "g.onnx"
+    bare.write_bytes(shapes_onnx.read_bytes())
+    res = _eval(str(bare), "--metrics", "fid", "--feature-extractor", randconv, "--num-samples", "100",
+                "--num-reference", "300", "--json", "--quiet")
+    assert res.exit_code == 0, res.output
+    fid = json.loads(res.stdout)["metrics"][f"fid[{randconv}]"]
+    assert fid["reference"]["dataset"] == "shapes" and fid["reference"]["options"]["resolution"] == 16
+    assert fid["num_reference"] == 300 and fid["resolution"] == 16
     assert (tmp_path / "g.eval.json").is_file()
-    for key in ("fid[classifier:shapes]", "kid[classifier:shapes]"):
-        assert abs(ox[key] - ck[key]) <= 0.01 * abs(ck[key]) + 1e-6, (key, ck[key], ox[key])
-    assert ox["modes"] == ck["modes"]
 
 
 def test_offline_inception_error_is_one_clear_line(shapes_run, tmp_path, monkeypatch):

@@ -49,9 +49,9 @@ def apply_spectral_norm(module: nn.Module, n_power_iterations: int) -> int:
     normalised yet; returns how many layers were wrapped."""
     targets = [
         m for m in module.modules()
-        if isinstance(m, SN_LAYERS) and isinstance(getattr(m, "weight", None), torch.Tensor)
+        if isinstance(m, SN_LAYERS) and not parametrize.is_parametrized(m, "weight")
+        and isinstance(getattr(m, "weight", None), torch.Tensor)
         and not isinstance(m.weight, nn.parameter.UninitializedParameter)
-        and not parametrize.is_parametrized(m, "weight")
     ]
     for m in targets:
         spectral_norm(m, n_power_iterations=n_power_iterations)
@@ -95,9 +95,10 @@ def extend_head(
         )
     aug, d_out = make(d_in)
     out = nn.Linear(d_out, 1)
-    ref = discriminator.head.out if isinstance(head, ExtendedHead) else head
-    out.to(device=ref.weight.device, dtype=ref.weight.dtype)
-    aug.to(device=ref.weight.device, dtype=ref.weight.dtype)
+    ref = next(head.parameters(), None)  # not .weight: on a normalised layer that runs a power iteration
+    if ref is not None:
+        out.to(device=ref.device, dtype=ref.dtype)
+        aug.to(device=ref.device, dtype=ref.dtype)
     iters = spectral_norm_iterations(discriminator)
     if iters is not None:
         apply_spectral_norm(aug, iters)

@@ -12,6 +12,28 @@ from ganzoo.specs import Discriminator
 from ganzoo_mitigations.base import BatchAware, check_batch, extend_head, with_need
 
 
+def _cdist_has_double_backward() -> bool:
+    """Whether ``torch.cdist(p=1)`` supports double backward (recent PyTorch; older ones raise)."""
+    try:
+        x = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+        (g,) = torch.autograd.grad(torch.cdist(x, x, p=1).sum(), x, create_graph=True)
+        g.sum().backward()
+        return True
+    except RuntimeError:
+        return False
+
+
+_CDIST_OK = _cdist_has_double_backward()
+
+
+def pairwise_l1(m: torch.Tensor) -> torch.Tensor:
+    """``[B, N, C] -> [B, N, N]`` L1 distances between the N samples for each of the B kernels,
+    twice differentiable (gradient penalties and second-order unrolling need that)."""
+    if _CDIST_OK:
+        return torch.cdist(m, m, p=1)
+    return (m.unsqueeze(2) - m.unsqueeze(1)).abs().sum(-1)
+
+
 class MinibatchDiscrimination(nn.Module):
     """``[N, A] -> [N, A + B]``: appends ``o_b(x_i) = sum_{j != i} exp(-||M_i,b - M_j,b||_1) + bias_b``
     with ``M = x T`` reshaped to ``[N, B, C]`` (B kernels of dimension C).
@@ -35,12 +57,10 @@ class MinibatchDiscrimination(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
-        m = self.T(x).reshape(n, self.num_kernels, self.kernel_dim)
-        # Pairwise L1 distances [N, N, B]; explicit broadcasting (torch.cdist has no double backward,
-        # which gradient penalties and second-order unrolling need).
-        dist = (m.unsqueeze(1) - m.unsqueeze(0)).abs().sum(-1)
-        others = 1.0 - torch.eye(n, device=x.device, dtype=x.dtype)
-        o = (torch.exp(-dist) * others.unsqueeze(-1)).sum(1) + self.bias
+        m = self.T(x).reshape(n, self.num_kernels, self.kernel_dim).transpose(0, 1).contiguous()
+        dist = pairwise_l1(m)  # [B, N, N]; cost O(N^2 B C)
+        others = 1.0 - torch.eye(n, device=x.device, dtype=dist.dtype)
+        o = (torch.exp(-dist) * others).sum(-1).t() + self.bias
         return torch.cat([x, o], dim=1)
 
 

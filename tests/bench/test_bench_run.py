@@ -1,0 +1,148 @@
+"""End to end: a tiny suite runs, reports, resumes after a kill, and survives a failing variant."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ganzoo.bench.runner import BenchOptions, run_bench
+from tests.bench.conftest import DIVERGING, ENV, bench_cmd, run_bench_cli, write_suite
+
+
+def _checkpoint_mtimes(out: Path) -> dict[str, float]:
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.glob("runs/*/seed-*/checkpoints/*.pt")}
+
+
+def _records(out: Path) -> dict[str, dict]:
+    return {f"{p.parent.parent.name}/{p.parent.name}": json.loads(p.read_text()) for p in out.glob("runs/*/seed-*/bench.json")}
+
+
+def test_tiny_suite_writes_every_report_file_and_resumes_for_free(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path)
+    out = tmp_path / "out"
+    outcome = run_bench(BenchOptions(suite=suite, out=out, workers=2, quiet=True))
+    assert not outcome.interrupted and outcome.ran == 4 and outcome.failed == 0
+    for name in ("suite.toml", "protocol.json", "results.json", "results.csv", "report.md", "report.html"):
+        assert (out / name).is_file(), name
+
+    res = json.loads((out / "results.json").read_text())
+    assert len(res["runs"]) == 4 and {r["status"] for r in res["runs"]} == {"completed"}
+    for r in res["runs"]:
+        assert set(r["metrics"]) == {"modes", "high_quality", "reverse_kl"}
+        assert 0 <= r["metrics"]["modes"] <= 8 and r["wall_time"] > 0 and r["img_per_s"] > 0
+        assert (out / r["run_dir"] / "config.toml").is_file()
+    variants = {v["variant"]: v for v in res["variants"]}
+    assert set(variants) == {"gan", "lsgan"}
+    for v in variants.values():
+        assert v["completed"] == 2 and v["metrics"]["modes"]["n"] == 2
+        m = v["metrics"]["high_quality"]
+        assert m["mean"] == pytest.approx(sum(m["values"]) / 2) and m["std"] is not None
+        assert v["wall_time"]["mean"] > 0 and v["rank"] in (1, 2)
+    assert res["published"][0]["model"] == "GAN" and res["failures"] == []
+
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert sorted((r["row"], r["variant"]) for r in rows) == sorted(
+        [("run", "gan"), ("run", "gan"), ("run", "lsgan"), ("run", "lsgan"), ("mean", "gan"), ("mean", "lsgan")])
+    assert all(r["modes"] != "" for r in rows) and all(r["modes_std"] != "" for r in rows if r["row"] == "mean")
+
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 3 and 'src="figures/' not in html
+    assert "Published results" in html and "VEEGAN Table 1" in html and "lsgan" in html
+    md = (out / "report.md").read_text()
+    assert "| # | variant |" in md and "(published)" in md and "figures/metrics-ring8.png" in md
+    protocol = json.loads((out / "protocol.json").read_text())
+    assert protocol["seeds"] == [0, 1] and protocol["variants"][0]["config"]["arch"]["hidden"] == 16
+
+    before = _checkpoint_mtimes(out)
+    again = run_bench(BenchOptions(suite=suite, out=out, workers=2, quiet=True))
+    assert again.ran == 0 and again.skipped == 4
+    assert _checkpoint_mtimes(out) == before
+
+    more = run_bench(BenchOptions(suite=suite, out=out, workers=2, seeds=3, quiet=True))
+    assert more.ran == 2 and more.skipped == 4
+    assert len(json.loads((out / "results.json").read_text())["runs"]) == 6
+    assert {k: v for k, v in _checkpoint_mtimes(out).items() if k in before} == before
+
+
+def test_a_failing_variant_is_reported_and_the_rest_complete(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, extra=DIVERGING)
+    out = tmp_path / "out"
+    r = run_bench_cli("--suite", str(suite), "--out", str(out), "--workers", "2", "--quiet")
+    assert r.returncode == 1, r.stderr
+    assert "2 run(s) failed" in r.stderr and "Traceback" not in r.stderr
+    res = json.loads((out / "results.json").read_text())
+    status = {(x["variant"], x["seed"]): x["status"] for x in res["runs"]}
+    assert [k for k, v in status.items() if v != "completed"] == [("diverges", 0), ("diverges", 1)]
+    assert {f["variant"] for f in res["failures"]} == {"diverges"}
+    assert all("NaN" in f["error"] for f in res["failures"])
+    html = (out / "report.html").read_text()
+    assert 'id="failures"' in html and "NaN" in html
+    assert "## Failures" in (out / "report.md").read_text()
+
+
+def _wait_for(pred, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_resume_after_the_bench_is_killed_trains_only_the_missing_runs(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, steps=1500, ckpt=200)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(bench_cmd("--suite", str(suite), "--out", str(out), "--workers", "1", "--quiet"),
+                            env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: any(r.get("status") == "completed" for r in _records(out).values()), 240, "a finished run")
+    finally:
+        proc.kill()  # SIGKILL: no chance to clean up; its worker gets SIGTERM from the kernel
+        proc.wait()
+    _wait_for(lambda: all(r.get("status") != "running" for r in _records(out).values()), 60, "the orphaned worker to stop")
+    done = [k for k, r in _records(out).items() if r["status"] == "completed"]
+    assert 1 <= len(done) < 4
+    finished_ckpts = {k: v for k, v in _checkpoint_mtimes(out).items() if any(k.startswith(f"runs/{d}/") for d in done)}
+
+    r = run_bench_cli("--suite", str(suite), "--out", str(out), "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert f"({len(done)} already done)" in r.stderr
+    recs = _records(out)
+    assert all(rec["status"] == "completed" for rec in recs.values()) and len(recs) == 4
+    assert {k: v for k, v in _checkpoint_mtimes(out).items() if k in finished_ckpts} == finished_ckpts
+    for k in done:
+        assert recs[k]["attempts"] == 1
+    res = json.loads((out / "results.json").read_text())
+    assert len(res["runs"]) == 4 and all(x["status"] == "completed" for x in res["runs"])
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_resumes_from_the_checkpoint(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, steps=2000, ckpt=250)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(bench_cmd("--suite", str(suite), "--out", str(out), "--workers", "1"),
+                            env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: any(out.glob("runs/*/seed-*/checkpoints/*.pt")), 240, "a first checkpoint")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "rerun the same command to resume" in err
+    stopped = [k for k, r in _records(out).items() if r["status"] == "interrupted"]
+    assert len(stopped) == 1
+    assert not (out / "report.html").exists()
+
+    r = run_bench_cli("--suite", str(suite), "--out", str(out), "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    recs = _records(out)
+    assert all(rec["status"] == "completed" and rec["step"] == 2000 for rec in recs.values())
+    assert recs[stopped[0]].get("resumed") is True and recs[stopped[0]]["attempts"] == 2

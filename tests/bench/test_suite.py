@@ -1,0 +1,110 @@
+"""Suite files: the schema, its one-line errors, the built-in suites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ganzoo.bench.suite import SuiteError, builtin_suite_names, expand_runs, load_suite, parse_suite, validate_components
+from tests.bench.conftest import run_bench_cli, write_suite
+
+
+def _parse(text: str) -> object:
+    import tomllib
+
+    return parse_suite(tomllib.loads(text), source="s.toml")
+
+
+BASE = 'name = "x"\ndescription = "d"\nmetrics = ["modes"]\n'
+
+
+def test_parse_tiny_suite(tiny_suite: Path) -> None:
+    s = load_suite(tiny_suite)
+    assert [v.name for v in s.variants] == ["gan", "lsgan"]
+    assert s.seeds == (0, 1) and s.primary_metric == "modes" and s.primary_direction == "max"
+    assert s.published[0].variant == "gan"
+    runs = expand_runs(s, Path("out"))
+    assert [r.key for r in runs] == ["gan/seed-0", "lsgan/seed-0", "gan/seed-1", "lsgan/seed-1"]
+    assert runs[0].user["run"]["seed"] == 0 and runs[2].user["run"]["seed"] == 1
+    assert runs[0].user["arch"]["hidden"] == 16 and runs[0].user["train"]["tensorboard"] is False
+    assert runs[0].fingerprint != runs[2].fingerprint
+    assert expand_runs(s, Path("out"), steps=99)[0].fingerprint == runs[0].fingerprint  # steps extend, not restart
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (BASE + 'colour = 1\n[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n',
+         "unknown key 'colour'"),
+        (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\n', "variants[0] ('a'): missing required key 'loss'"),
+        (BASE + 'steps = "many"\n[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n',
+         "key 'steps': expected an integer >= 1, got 'many'"),
+        (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\nmitigatons = []\n',
+         "unknown key 'mitigatons' (did you mean 'mitigations'?)"),
+        (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\nset = { "run.seed" = 3 }\n',
+         "set key 'run.seed' is not allowed"),
+        ('name = "x"\ndescription = "d"\nmetrics = ["fdi"]\n[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n',
+         "unknown metric 'fdi'"),
+        (BASE, "missing required key 'variants'"),
+        (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n'
+                '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n', "defined twice"),
+    ],
+)
+def test_schema_errors_name_the_key(text: str, needle: str) -> None:
+    with pytest.raises(SuiteError) as exc:
+        _parse(text)
+    assert needle in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_unknown_component_gets_the_registry_message() -> None:
+    s = _parse(BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gam"\n')
+    with pytest.raises(SuiteError) as exc:
+        validate_components(s)
+    assert "variant 'a'" in str(exc.value) and "ns-gam" in str(exc.value)
+
+
+def test_bad_component_option_is_caught_before_running() -> None:
+    s = _parse(BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\nset = { "arch.hiden" = 3 }\n')
+    with pytest.raises(SuiteError, match="arch.hiden"):
+        validate_components(s)
+
+
+def test_builtin_suites_are_valid() -> None:
+    names = builtin_suite_names()
+    assert names[0] == "quick"
+    assert {"quick", "mode-collapse-2d", "stacked-mnist", "mnist", "cifar10"} <= set(names)
+    for name in names:
+        s = load_suite(name)
+        validate_components(s)
+        assert s.description and s.estimate and s.protocol, name
+    quick = load_suite("quick")
+    assert len(quick.variants) >= 6 and len(quick.seeds) == 2
+    assert {"ring8", "grid25", "shapes"} <= set(quick.datasets)
+    assert any(v.mitigations for v in quick.variants)
+
+
+def test_cli_bad_suite_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\n', encoding="utf-8")
+    r = run_bench_cli("--suite", str(bad), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "missing required key 'loss'" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = run_bench_cli("--suite", "quik")
+    assert r.returncode == 2 and "did you mean 'quick'" in r.stderr
+
+
+def test_cli_list(tmp_path: Path) -> None:
+    r = run_bench_cli("--list")
+    assert r.returncode == 0, r.stderr
+    for name in ("quick", "mode-collapse-2d", "stacked-mnist"):
+        assert name in r.stdout
+    assert "variants ×" in r.stdout and "est." in r.stdout
+
+
+def test_cli_unknown_component_in_suite(tmp_path: Path) -> None:
+    path = write_suite(tmp_path, extra='[[variants]]\nname = "x"\nloss = "no-such-loss"\n')
+    r = run_bench_cli("--suite", str(path), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "variant 'x'" in r.stderr and "no-such-loss" in r.stderr
