@@ -11,9 +11,7 @@ from typing import Any, Generic, TypeVar
 from ganzoo.errors import DuplicateComponentError, InvalidComponentError, UnknownComponentError
 from ganzoo.specs import COMPONENT_KINDS, REQUIRED_METHODS
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-KIND_PLURALS = {"architecture": "architectures", "loss": "losses", "dataset": "datasets", "mitigation": "mitigations"}
-PLURAL_TO_KIND = {v: k for k, v in KIND_PLURALS.items()}
+from ganzoo.naming import KIND_PLURALS, NAME_RE, PLURAL_TO_KIND  # noqa: E402,F401
 
 T = TypeVar("T")
 

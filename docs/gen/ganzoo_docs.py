@@ -180,9 +180,13 @@ LINK_RE = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
 HTML_SRC_RE = re.compile(r"""(<img\b[^>]*\bsrc=["'])([^"']+)(["'])""")
 
 
-def benchmarks_page(results: Path | None = None) -> tuple[str, list[Asset]]:
-    """``benchmarks/RESULTS.md`` as ``benchmarks.md`` (at the docs root), and the files it needs copied."""
-    results = results or REPO / "benchmarks" / "RESULTS.md"
+def benchmarks_page(repo: Path = REPO, docs: Path | None = None) -> tuple[str, list[Asset]]:
+    """``benchmarks/RESULTS.md`` as ``benchmarks.md`` (at the docs root), and the files it needs copied.
+
+    Links into ``docs/`` (e.g. ``docs/images/``) point there; other repository files (e.g. plots
+    beside the results) are copied to ``repo/<path>``; links that cannot work become plain text."""
+    docs = docs or repo / "docs"
+    results = repo / "benchmarks" / "RESULTS.md"
     if not results.is_file():
         return ("# Benchmarks\n\nNo results yet: `benchmarks/RESULTS.md` does not exist in this checkout. "
                 "Run the scripts under `benchmarks/` to produce it.\n", [])
@@ -199,10 +203,10 @@ def benchmarks_page(results: Path | None = None) -> tuple[str, list[Asset]]:
         resolved = (results.parent / path_part).resolve()
         if not resolved.exists():
             return None
-        if resolved.is_relative_to(DOCS):
-            return resolved.relative_to(DOCS).as_posix() + sep + anchor
-        if resolved.is_file() and resolved.is_relative_to(REPO) and resolved.suffix.lower() != ".md":
-            rel = resolved.relative_to(REPO).as_posix()
+        if resolved.is_relative_to(docs.resolve()):
+            return resolved.relative_to(docs.resolve()).as_posix() + sep + anchor
+        if resolved.is_file() and resolved.is_relative_to(repo.resolve()) and resolved.suffix.lower() != ".md":
+            rel = resolved.relative_to(repo.resolve()).as_posix()
             assets.setdefault(rel, Asset(resolved, "repo/" + rel))
             return "repo/" + rel + sep + anchor
         return None

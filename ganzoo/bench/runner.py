@@ -47,6 +47,8 @@ class BenchOptions:
     report: bool = True
     stream: IO[str] | None = None
     argv: list[str] = field(default_factory=list)
+    executor: str = "local"  # local | ray (ganzoo.bench.ray_executor)
+    address: str | None = None  # Ray cluster address for executor "ray" (None: RAY_ADDRESS or a local Ray)
 
 
 @dataclass
@@ -247,7 +249,14 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
     out = Path(opts.out) if opts.out else default_out(suite)
     device_req = opts.device or suite.device
     specs_probe = expand_runs(suite, out, seeds=seeds, steps=opts.steps, device=device_req)
-    device, workers, threads, gpus = _device_plan(device_req, opts.workers, len(specs_probe))
+    if opts.executor == "ray":  # resources of the Ray cluster, not of this machine
+        from ganzoo.bench.ray_executor import device_plan as ray_device_plan
+
+        device, workers, threads, gpus = ray_device_plan(device_req, opts.workers, len(specs_probe), opts.address)
+    elif opts.executor != "local":
+        raise ConfigError(f"--executor {opts.executor!r}: expected local or ray")
+    else:
+        device, workers, threads, gpus = _device_plan(device_req, opts.workers, len(specs_probe))
     specs = expand_runs(suite, out, seeds=seeds, steps=opts.steps, device=device)
 
     with _lock(out):
@@ -282,7 +291,12 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
                   f"({skipped} already done) → {out}", file=stream, flush=True)
         progress = Progress(todo, estimates, workers=workers, skipped=skipped, quiet=opts.quiet, stream=stream,
                             title=f"bench {suite.name}")
-        pool = WorkerPool(workers, WorkerSettings(threads=threads, device=device, gpus=gpus))
+        if opts.executor == "ray":
+            from ganzoo.bench.ray_executor import RayPool
+
+            pool = RayPool(opts.workers, WorkerSettings(threads=threads, device=device), address=opts.address)
+        else:
+            pool = WorkerPool(workers, WorkerSettings(threads=threads, device=device, gpus=gpus))
         try:
             records = pool.run(todo, progress.on_event, progress.tick) if todo else {}
         finally:

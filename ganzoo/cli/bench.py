@@ -30,8 +30,13 @@ def _list_suites() -> None:
 @click.option("--steps", type=int, help="Override every variant's steps (for smoke runs).")
 @click.option("--list", "list_only", is_flag=True, help="List the built-in suites and exit.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where runs execute: worker processes on this machine, or Ray tasks (pip install 'ganzoo[ray]').")
+@click.option("--address", metavar="ADDR", help="Ray cluster for --executor ray: auto, HOST:PORT or ray://HOST:PORT "
+              "(default: RAY_ADDRESS, else a local Ray). On several nodes --out must be on a shared filesystem "
+              "(else each run directory is copied back when the run ends).")
 def command(suite: str, seeds: int | None, workers: int | None, device: str | None, out: Path | None,
-            steps: int | None, list_only: bool, quiet: bool) -> None:
+            steps: int | None, list_only: bool, quiet: bool, executor: str, address: str | None) -> None:
     """Compare GAN variants over seeds: runs a suite in parallel and writes results.json, results.csv,
     report.md and a self-contained report.html into --out.
 
@@ -44,7 +49,10 @@ def command(suite: str, seeds: int | None, workers: int | None, device: str | No
         return
     from ganzoo.bench.runner import BenchOptions, run_bench
 
+    if address and executor != "ray":
+        raise click.UsageError("--address needs --executor ray")
     opts = BenchOptions(suite=suite, seeds=seeds, workers=workers, device=device, out=out, steps=steps, quiet=quiet,
+                        executor=executor, address=address,
                         argv=sys.argv[2:] if len(sys.argv) > 1 and sys.argv[1] == "bench" else [])
     outcome = run_bench(opts)
     if outcome.interrupted:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.export.onnx_export import DEFAULT_OPSET, EXPORTERS, MAX_OPSET, MIN_OPSET
+from ganzoo.export.settings import DEFAULT_OPSET, EXPORTERS, MAX_OPSET, MIN_OPSET
 
 
 @click.command("export")

@@ -6,7 +6,8 @@ import click
 
 from ganzoo.cli.common import echo_json
 from ganzoo.errors import ConfigError
-from ganzoo.registry import KIND_PLURALS, PLURAL_TO_KIND
+
+from ganzoo.naming import KIND_PLURALS, PLURAL_TO_KIND
 
 
 def _kind(value: str | None) -> list[str]:

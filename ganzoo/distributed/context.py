@@ -83,12 +83,34 @@ def _timeout() -> _dt.timedelta:
     return _dt.timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "1800")))
 
 
+def _die_with_launcher() -> None:
+    """Ask Linux to SIGTERM this worker when its launcher (the torchrun agent) dies.
+
+    torchrun starts each worker in a session of its own, so a SIGKILL of torchrun's process group
+    (a scheduler killing the job, a test) would otherwise leave the workers training as orphans. With
+    SIGTERM they stop together after the current step and save a checkpoint."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the launcher died before prctl took effect
+        os._exit(1)
+
+
 @contextlib.contextmanager
 def maybe_distributed() -> Iterator[DistContext]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         yield DistContext()
         return
+    if os.environ.get("TORCHELASTIC_RUN_ID"):  # started by torchrun
+        _die_with_launcher()
     import torch
     import torch.distributed as dist
 

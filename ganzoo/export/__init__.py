@@ -9,9 +9,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ganzoo.export.errors import ExportError
-from ganzoo.export.onnx_export import DEFAULT_OPSET, EXPORTERS, MAX_OPSET, MIN_OPSET
-from ganzoo.export.pipeline import ExportReport, export_generator, export_run
+from ganzoo.export.settings import DEFAULT_OPSET, EXPORTERS, MAX_OPSET, MIN_OPSET
+
+_LAZY = {"ExportReport", "export_generator", "export_run"}
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: torch is imported only when exporting
+    if name in _LAZY:
+        from ganzoo.export import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'ganzoo.export' has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_OPSET",

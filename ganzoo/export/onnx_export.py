@@ -19,10 +19,7 @@ from torch import nn
 from ganzoo.export.errors import ExportError
 from ganzoo.runtime.metadata import INPUT_LABELS, INPUT_Z, OUTPUT_X
 
-EXPORTERS = ("auto", "dynamo", "torchscript")
-DEFAULT_OPSET = 18
-MIN_OPSET = 17
-MAX_OPSET = 23
+from ganzoo.export.settings import DEFAULT_OPSET, EXPORTERS, MAX_OPSET, MIN_OPSET  # noqa: E402,F401
 EXAMPLE_BATCH = 2  # torch.export specialises sizes 0 and 1
 
 

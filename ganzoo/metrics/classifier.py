@@ -129,7 +129,11 @@ def _train_and_save(
         "train_seconds": round(time.perf_counter() - start, 3),
         "ganzoo_version": __version__,
     }
-    save_classifier(path, result.net, meta)
+    try:
+        save_classifier(path, result.net, meta)
+    except OSError as exc:
+        warnings.warn(f"could not cache the classifier at {path} ({exc}); it will be trained again next time",
+                      stacklevel=3)
     _log(quiet, f"classifier for {configured.name!r}: held-out accuracy {result.accuracy:.4f} "
                 f"({meta['train_seconds']:.1f} s)")
     return result.net, meta

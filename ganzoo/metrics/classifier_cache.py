@@ -140,17 +140,23 @@ def load_classifier(
 
 @contextlib.contextmanager
 def cache_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock next to ``path`` (POSIX), so parallel workers train a classifier once."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Hold an exclusive lock next to ``path`` (POSIX), so parallel workers train a classifier once.
+
+    Where no lock can be taken (Windows, a read-only cache) it holds none: the worst case is training twice.
+    """
     try:
         import fcntl
-    except ImportError:  # Windows: no lock; the worst case is training twice
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115 - closed below
+    except (ImportError, OSError):
         yield
         return
-    with open(path.with_name(path.name + ".lock"), "a+b") as f:
+    try:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        f.close()

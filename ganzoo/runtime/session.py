@@ -177,10 +177,11 @@ def _session_options(severity: int) -> Any:
     return so
 
 
-def _open_session(path: Path, providers: list[str], severity: int) -> Any:
+def _open_session(path: Path, providers: list[str], severity: int, options: Any = None) -> Any:
     import onnxruntime as ort
 
-    return ort.InferenceSession(str(path), _session_options(severity), providers=providers, enable_fallback=0)
+    so = options if options is not None else _session_options(severity)
+    return ort.InferenceSession(str(path), so, providers=providers, enable_fallback=0)
 
 
 @contextlib.contextmanager
@@ -216,12 +217,16 @@ def _resolve_latent_dim(path: Path, info: md.ModelInfo, graph_dim: int | None, g
     return given
 
 
-def load(path: PathLike, provider: str = "auto", *, latent_dim: int | None = None) -> GeneratorSession:
+def load(
+    path: PathLike, provider: str = "auto", *, latent_dim: int | None = None, session_options: Any = None,
+) -> GeneratorSession:
     """Open an exported generator with onnxruntime.
 
     ``provider``: ``auto`` (CUDA when usable, else CPU, silently), ``cpu``, ``cuda`` or ``tensorrt``
     (these two raise :class:`ProviderError` when they cannot run here). ``latent_dim`` is only
-    needed for ONNX files without ganzoo metadata whose input has no fixed size.
+    needed for ONNX files without ganzoo metadata whose input has no fixed size. ``session_options``
+    (an ``onnxruntime.SessionOptions``, e.g. with ``intra_op_num_threads``) replaces ganzoo's
+    defaults (errors-only logging).
     """
     p = Path(path)
     if not p.exists():
@@ -232,7 +237,7 @@ def load(path: PathLike, provider: str = "auto", *, latent_dim: int | None = Non
     gpu = requested[0] != prov.CPU
     try:
         with _quiet_ort(gpu and provider == "auto"):
-            session = _open_session(p, requested, 3)
+            session = _open_session(p, requested, 3, session_options)
     except Exception as exc:  # onnxruntime raises its own exception types
         if not gpu:
             raise ModelFileError(f"{str(p)!r} is not a valid ONNX model: {_one_line(exc)}") from None
@@ -241,7 +246,7 @@ def load(path: PathLike, provider: str = "auto", *, latent_dim: int | None = Non
         except Exception:
             raise ModelFileError(f"{str(p)!r} is not a valid ONNX model: {_one_line(exc)}") from None
         if provider == "auto":
-            return load(p, "cpu", latent_dim=latent_dim)
+            return load(p, "cpu", latent_dim=latent_dim, session_options=session_options)
         prov.check_started(provider, requested, [prov.CPU])
         raise
     started = list(session.get_providers())

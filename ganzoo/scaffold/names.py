@@ -6,7 +6,7 @@ import keyword
 from dataclasses import dataclass
 
 from ganzoo.errors import ConfigError
-from ganzoo.registry import KIND_PLURALS, NAME_RE
+from ganzoo.naming import KIND_PLURALS, NAME_RE
 
 KINDS = tuple(KIND_PLURALS)
 """architecture, loss, dataset, mitigation."""

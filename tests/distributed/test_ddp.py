@@ -7,8 +7,10 @@ processes; the ranks must stay in sync with gradient penalties, R1, unrolling an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,8 +49,10 @@ def _run(nproc: int, *args: str) -> subprocess.CompletedProcess[str]:
     try:
         out, _ = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+        for pid in [*_children(proc.pid), proc.pid]:  # torchrun's workers run in sessions of their own
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        out, _ = proc.communicate(timeout=30)
         pytest.fail(f"timed out after {TIMEOUT} s:\n{out[-4000:]}")
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
 
@@ -91,25 +95,62 @@ def test_ddp_matches_one_process(tmp_path):
     assert (ddp / "samples" / "step-00000020.png").is_file()
 
 
-def test_ddp_kill_and_resume_with_two_and_one_processes(tmp_path):
-    run = tmp_path / "run"
-    proc = subprocess.Popen(_cmd(2, "train", *BASE, "--steps", "100000", "--out", str(run)),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
-                            start_new_session=True)
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
     try:
-        deadline = time.monotonic() + TIMEOUT
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def _start_long_run(run: Path, log: Path) -> tuple[subprocess.Popen, list[int]]:
+    """A 2-process run of 100000 steps; returns once it has written a checkpoint."""
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(_cmd(2, "train", *BASE, "--steps", "100000", "--out", str(run)),
+                                stdout=fh, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
+    deadline = time.monotonic() + TIMEOUT
+    workers: list[int] = []
+    try:
         while not list((run / "checkpoints").glob("step-*.pt")):
-            assert proc.poll() is None, proc.communicate()[0][-4000:]
+            assert proc.poll() is None, log.read_text()[-4000:]
             assert time.monotonic() < deadline, "no checkpoint in time"
             time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both workers, without warning
-        proc.communicate()
-    assert proc.returncode == -signal.SIGKILL
-    killed_at = max(int(p.stem.split("-")[1]) for p in (run / "checkpoints").glob("step-*.pt"))
-    target = killed_at + 20
+        workers = _children(proc.pid)
+        assert len(workers) == 2, workers
+    except BaseException:
+        for pid in [proc.pid, *_children(proc.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        raise
+    return proc, workers
 
-    import shutil
+
+def _last_checkpoint(run: Path) -> int:
+    return max(int(p.stem.split("-")[1]) for p in (run / "checkpoints").glob("step-*.pt"))
+
+
+def test_ddp_kill_and_resume_with_two_and_one_processes(tmp_path):
+    run = tmp_path / "run"
+    proc, workers = _start_long_run(run, tmp_path / "train.log")
+    # A hard crash: torchrun's process group and both workers (each in a session of its own), no warning.
+    os.killpg(proc.pid, signal.SIGKILL)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    target = _last_checkpoint(run) + 20
 
     shutil.copytree(run, tmp_path / "run1")
     res = _run(2, "resume", str(run), "--steps", str(target))
@@ -125,7 +166,26 @@ def test_ddp_kill_and_resume_with_two_and_one_processes(tmp_path):
         assert _max_diff(r2[key], r0[key]) < 1e-5, key
     assert r2["data"] == r0["data"]
     steps = [r["step"] for r in _rows(run)]
-    assert steps == sorted(set(steps)) and steps[-1] == target  # no duplicated rows after the kill
+    assert steps == sorted(set(steps)) and steps[-1] == target  # rows logged after the checkpoint were dropped
+
+
+def test_workers_stop_with_a_checkpoint_when_torchrun_is_killed(tmp_path):
+    """torchrun's workers live in sessions of their own: killing its process group must not leave
+    them training as orphans. They get SIGTERM (PR_SET_PDEATHSIG), agree to stop, checkpoint, exit."""
+    run = tmp_path / "run"
+    proc, workers = _start_long_run(run, tmp_path / "train.log")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "workers kept running after torchrun died"
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "interrupted"
+    assert _last_checkpoint(run) == status["step"]
 
 
 def _worker_run(tmp_path: Path, name: str, user: dict, nproc: int) -> list[dict]:

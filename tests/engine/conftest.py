@@ -83,9 +83,8 @@ def assert_same_weights(a: dict[str, Any], b: dict[str, Any], keys: tuple[str, .
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, **ONE_THREAD_ENV, "MPLBACKEND": "Agg", **extra}
-    env.pop("GANZOO_TEST_SLEEP", None)
-    env.update(extra)
+    env = {k: v for k, v in os.environ.items() if k not in ("GANZOO_TEST_SLEEP", "GANZOO_TEST_DATA_DELAY")}
+    env.update(ONE_THREAD_ENV, MPLBACKEND="Agg", **extra)
     return env
 
 

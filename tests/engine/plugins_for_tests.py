@@ -1,4 +1,5 @@
-"""Test-only plugins: a loss that turns NaN at a chosen step, and a hook that slows each step down.
+"""Test-only plugins: a loss that turns NaN at a chosen step, a hook that slows each step down, and
+a ring8 dataset that loads slowly through a DataLoader.
 
 ``host_with_test_plugins()`` gives a private plugin host with them; ``cli_with_test_plugins.py``
 runs the real ``ganzoo`` command line with them registered in-process.
@@ -15,10 +16,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ganzoo import LossSpec, Option, hookimpl
+from ganzoo import DatasetSpec, GanData, LossSpec, Option, hookimpl
 from ganzoo.plugins import PluginHost
 
 SLEEP_ENV = "GANZOO_TEST_SLEEP"
+DATA_DELAY_ENV = "GANZOO_TEST_DATA_DELAY"
 
 
 class NaNAtStep(LossSpec):
@@ -50,10 +52,46 @@ class NaNAtStep(LossSpec):
         return F.softplus(-fake_logits).mean()
 
 
-class TestLossPlugin:
+class _SlowItems(torch.utils.data.Dataset):
+    """Items of ``base``, each ``$GANZOO_TEST_DATA_DELAY`` seconds late (read in the loading process)."""
+
+    def __init__(self, base: torch.utils.data.Dataset) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> Any:
+        delay = float(os.environ.get(DATA_DELAY_ENV, "0") or 0)
+        if delay > 0:
+            time.sleep(delay)
+        return self.base[i]
+
+
+class SlowRing8(DatasetSpec):
+    """ring8's points, without tensors (always through a DataLoader) and optionally slow to load."""
+
+    name = "test-slow-ring8"
+    summary = "test dataset: ring8 through a DataLoader, slow when $GANZOO_TEST_DATA_DELAY is set"
+    options = {"size": Option(200, "number of points", minimum=1)}
+    opts: Mapping[str, Any] = MappingProxyType({"size": 200})
+
+    def build(self, *, data_root: Any, seed: int) -> GanData:
+        from ganzoo.plugins import get_host
+
+        ring = get_host().datasets.get("ring8").with_options({"size": self.opts["size"]})
+        data = ring.build(data_root=data_root, seed=seed)
+        return GanData(info=data.info.replace(name=self.name), dataset=_SlowItems(data.dataset), tensors=None)
+
+
+class ComponentsForTests:
     @hookimpl
     def ganzoo_register_losses(self, register: Callable[[Any], None]) -> None:
         register(NaNAtStep())
+
+    @hookimpl
+    def ganzoo_register_datasets(self, register: Callable[[Any], None]) -> None:
+        register(SlowRing8())
 
 
 class SlowStepsPlugin:
@@ -68,7 +106,7 @@ class SlowStepsPlugin:
 
 
 def add_test_plugins(host: PluginHost) -> PluginHost:
-    host.add_plugin(TestLossPlugin(), "ganzoo-engine-test-losses")
+    host.add_plugin(ComponentsForTests(), "ganzoo-engine-test-components")
     host.add_plugin(SlowStepsPlugin(), "ganzoo-engine-test-slow")
     return host
 

@@ -34,6 +34,7 @@ from tests.engine.conftest import (
     run_cli,
     wait_for,
 )
+from tests.engine.plugins_for_tests import host_with_test_plugins
 
 pytestmark = pytest.mark.slow
 
@@ -66,14 +67,15 @@ def straight(tmp_path_factory) -> Path:
     return run_dir
 
 
-def _start(tmp_path: Path, user: dict[str, Any], sleep: float, **popen: Any) -> tuple[subprocess.Popen[str], Path]:
+def _start(tmp_path: Path, user: dict[str, Any], sleep: float, data_delay: float = 0,
+           **popen: Any) -> tuple[subprocess.Popen[str], Path]:
     cfg = tmp_path / "run.toml"
     cfg.write_text(tomli_w.dumps(user))
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(
         ganzoo_cmd("train", "--config", str(cfg), "--out", str(run_dir), "--quiet", test_plugins=True),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=cli_env(GANZOO_TEST_SLEEP=str(sleep)), **popen,
+        env=cli_env(GANZOO_TEST_SLEEP=str(sleep), GANZOO_TEST_DATA_DELAY=str(data_delay)), **popen,
     )
     return proc, run_dir
 
@@ -96,12 +98,15 @@ def test_sigkill_between_checkpoints_then_resume_is_exact(tmp_path, straight):
 
 
 def test_ctrl_c_saves_checkpoint_and_resume_finishes_exactly(tmp_path, tmp_path_factory):
-    """SIGINT to the process group, as a terminal's Ctrl-C, on the DataLoader path with a worker."""
-    user = _user(device_data_limit_mb=0, num_workers=1)
+    """SIGINT to the whole process group, as a terminal's Ctrl-C, while the main process waits for
+    a slow DataLoader worker: the worker must leave the signal to the main process."""
+    user = _user(num_workers=1)
+    user["run"]["dataset"] = "test-slow-ring8"  # ring8 without tensors: always through the DataLoader
+    host = host_with_test_plugins()
     reference = tmp_path_factory.mktemp("straight-stream") / "run"
-    start_run(user, reference)
+    start_run(user, reference, host=host)
 
-    proc, run_dir = _start(tmp_path, user, sleep=SLEEP, start_new_session=True)
+    proc, run_dir = _start(tmp_path, user, sleep=0, start_new_session=True, data_delay=0.01)  # ~0.16 s a batch
     wait_for(lambda: bool(ckpt.list_checkpoints(run_dir)) and logged_step(run_dir) >= EVERY + 2, proc)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -114,7 +119,7 @@ def test_ctrl_c_saves_checkpoint_and_resume_finishes_exactly(tmp_path, tmp_path_
     assert ckpt.list_checkpoints(run_dir)[0] == (step, ckpt.checkpoint_path(run_dir, step))
     assert json.loads((run_dir / "status.json").read_text())["status"] == "interrupted"
 
-    result = resume_run(run_dir)  # `ganzoo resume` itself: the SIGKILL test
+    result = resume_run(run_dir, host=host)  # `ganzoo resume` itself: the SIGKILL test
     assert result.status == "completed" and result.step == STEPS
     assert_same_weights(final_state(reference), final_state(run_dir), NETS)
 

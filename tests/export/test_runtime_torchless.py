@@ -52,3 +52,18 @@ def test_generate_errors_without_torch(tmp_path):
     """)
     assert result.returncode == 2 and result.stderr.strip().endswith("missing.onnx': no such file")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_ganzoo_entry_point_generate_without_torch(ring8_onnx, tmp_path):
+    """The ``ganzoo`` console script itself starts and runs ``generate`` with torch unavailable."""
+    out = tmp_path / "cli.npy"
+    result = _python(f"""
+        sys.argv = ["ganzoo", "generate", {str(ring8_onnx)!r}, "-n", "20", "--seed", "1", "-o", {str(out)!r}]
+        from ganzoo.cli import main
+        try:
+            main()
+        finally:
+            assert not [m for m in sys.modules if m.split(".")[0] == "torch"]
+    """)
+    assert result.returncode == 0, result.stderr
+    assert np.load(out).shape == (20, 2)

@@ -173,3 +173,11 @@ def test_data_that_cannot_train_a_classifier_is_a_clear_error(host: PluginHost, 
     with pytest.raises(GanzooError, match="unknown option"):
         get_classifier("toy-digits", host=host, cache_dir=cache_dir, dataset_options={"bogus": 1})
     assert not cache_dir.exists() or not [p for p in cache_dir.iterdir() if p.suffix == ".pt"]
+
+
+def test_unwritable_cache_still_returns_a_classifier(host: PluginHost, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.warns(UserWarning, match="could not cache"):
+        clf = get_classifier("toy-digits", host=host, cache_dir=blocker / "classifiers", dataset_options={"size": 100})
+    assert clf.num_classes == TOY_CLASSES
