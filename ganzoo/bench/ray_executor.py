@@ -256,7 +256,30 @@ def run_task(spec: RunSpec, device: str, threads: int, marker: str, token: str, 
 
 
 class _Stop(Exception):
-    """SIGTERM received by the bench process."""
+    """Ctrl-C or SIGTERM received by the bench process."""
+
+
+class _Signals:
+    """Counts SIGINT/SIGTERM instead of raising in the handler: an exception raised from a signal
+    handler while Ray's C++ code waits (``ray.wait``) surfaces as a SystemError and breaks the
+    driver. The loops check :attr:`count` between short waits."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Signals":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
 class RayPool:
@@ -299,23 +322,15 @@ class RayPool:
         remote = ray.remote(**self._task_options())(run_task)
         events = ray.remote(num_cpus=0, max_restarts=-1)(_Events).remote()
         env = {k: v for k, v in self.settings.env.items()}
-        state = _State(collections.deque(specs), {}, set())
-        old_term = None
-
-        def on_term(signum: int, frame: Any) -> None:
-            raise _Stop()
-
-        with contextlib.suppress(ValueError):
-            old_term = signal.signal(signal.SIGTERM, on_term)
+        state = _State(collections.deque(specs), {}, set(), _Signals())
         try:
-            try:
-                self._loop(ray, remote, events, state, str(marker), token, env, results, on_event, on_tick)
-            except (KeyboardInterrupt, _Stop):
-                self.interrupted = True
-                self._drain(ray, events, state, results, on_event, on_tick)
+            with state.signals:
+                try:
+                    self._loop(ray, remote, events, state, str(marker), token, env, results, on_event, on_tick)
+                except (KeyboardInterrupt, _Stop):
+                    self.interrupted = True
+                    self._drain(ray, events, state, results, on_event, on_tick)
         finally:
-            if old_term is not None:
-                signal.signal(signal.SIGTERM, old_term)
             marker.unlink(missing_ok=True)
             with contextlib.suppress(Exception):
                 ray.kill(events)
@@ -343,6 +358,8 @@ class RayPool:
               env: dict[str, str], results: dict, on_event: EventFn, on_tick: Callable[[], None] | None) -> None:
         last_tick = 0.0
         while state.pending or state.inflight:
+            if state.signals.count:
+                raise _Stop()
             while state.pending and (self.n is None or len(state.inflight) < self.n):
                 spec = state.pending.popleft()
                 state.inflight[self._submit(ray, remote, events, spec, marker, token, env)] = spec
@@ -429,16 +446,15 @@ class RayPool:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref, force=False)
         deadline = time.monotonic() + self.grace
-        try:
-            while state.inflight and time.monotonic() < deadline:
-                ready, _ = ray.wait(list(state.inflight), num_returns=1, timeout=0.5)
-                self._started(ray, events, state, on_event)
-                for ref in ready:
-                    self._finish(ray, ref, state, results, on_event, cancelled=True)
-                if on_tick:
-                    on_tick()
-        except (KeyboardInterrupt, _Stop):
-            pass  # second Ctrl-C: stop waiting
+        seen = state.signals.count
+        # A second Ctrl-C (or SIGTERM) stops waiting.
+        while state.inflight and time.monotonic() < deadline and state.signals.count <= max(seen, 1):
+            ready, _ = ray.wait(list(state.inflight), num_returns=1, timeout=0.5)
+            self._started(ray, events, state, on_event)
+            for ref in ready:
+                self._finish(ray, ref, state, results, on_event, cancelled=True)
+            if on_tick:
+                on_tick()
         for ref in list(state.inflight):
             with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
@@ -450,6 +466,7 @@ class _State:
     pending: collections.deque
     inflight: dict[Any, RunSpec]
     started: set[str]
+    signals: _Signals
 
 
 def _why(exc: BaseException) -> str:

@@ -157,8 +157,7 @@ def check_gradients(s: Subject) -> None:
     for info in supported_infos(s):
         G = _build_generator(s, info).train()
         D = _build_discriminator(s, info, True).train()
-        _generate_loss = D(_generate(G, _latent(s, BATCH, G.latent_dim))).mean()
-        _generate_loss.backward()
+        D(_generate(G, _latent(s, BATCH, G.latent_dim))).mean().backward()
         missing, bad = parameter_grads(G)
         ensure(not missing, s, f"generator parameters get no gradient {_where(info)}: {missing[:8]}")
         ensure(not bad, s, f"generator parameters get NaN/inf gradients {_where(info)}: {bad[:8]}")
@@ -194,7 +193,8 @@ def _losses(s: Subject) -> list[str]:
 
 
 def check_engine(s: Subject) -> None:
-    """Two engine steps (``start_run``) per data kind, with ns-gan and with wgan-gp (no BatchNorm, penalty)."""
+    """Two engine steps (``start_run``) on each supported data kind with ns-gan, and on the first one also
+    with wgan-gp (no BatchNorm, gradient penalty); the checkpoint reloads (``load_generator``)."""
     from ganzoo.engine.api import load_generator
 
     ensure(bool(s.host.losses.names()), s, "no loss is registered to train with")

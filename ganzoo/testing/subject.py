@@ -36,11 +36,11 @@ class Subject:
     host: PluginHost
     state: dict[str, Any] = field(default_factory=dict)
 
-    def tiny_options(self, kind: str, name: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Options for another component of the host (or this one) used in a run."""
+    def tiny_options(self, kind: str, name: str) -> dict[str, Any]:
+        """Options for a component of the host used in a run: the subject's own, or tiny ones."""
         if kind == self.kind and name == self.name:
             return dict(self.options)
-        return tiny_options_for(self.host.registries[kind].get(name), kind, extra)
+        return tiny_options_for(self.host.registries[kind].get(name), kind)
 
 
 def tiny_options_for(spec: Any, kind: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:

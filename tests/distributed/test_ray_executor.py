@@ -59,6 +59,15 @@ def _same_rows(a: dict, b: dict) -> None:
             assert b[key][1][m] == pytest.approx(v, rel=1e-6, abs=1e-9), (key, m)
 
 
+def _same_weights(a: Path, b: Path) -> None:
+    import torch
+
+    for key in ("gan/seed-0", "lsgan/seed-0"):
+        ca, cb = (torch.load(o / "runs" / key / "checkpoints" / "step-00000120.pt", weights_only=True) for o in (a, b))
+        for name, t in ca["generator"].items():
+            assert torch.allclose(t, cb["generator"][name], rtol=0, atol=1e-6), (key, name)
+
+
 @pytest.fixture(scope="module")
 def local_out(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("local")
@@ -97,6 +106,7 @@ def test_ray_matches_local_and_a_killed_task_is_retried_and_resumes(tmp_path, lo
     assert rec["lsgan/seed-0"]["attempts"] == 1
     # Same runs and metric values as the local executor (training and evaluation are deterministic on CPU).
     _same_rows(_rows(local_out), _rows(out))
+    _same_weights(local_out, out)  # the killed and resumed run included
     assert (out / "report.html").is_file() and (out / "report.md").is_file()
     assert not list(out.glob("runs/**/.ganzoo-ray-*")) and not list(out.glob("runs/.ganzoo-ray-*"))
     # Resumable like a local bench: a second invocation reuses every run.
@@ -117,6 +127,7 @@ def test_ray_copies_runs_back_when_workers_cannot_see_the_output(tmp_path, local
         assert (run / "config.toml").is_file() and (run / "checkpoints" / "step-00000120.pt").is_file()
         assert (run / "bench.log").is_file()
     _same_rows(_rows(local_out), _rows(out))
+    _same_weights(local_out, out)
 
 
 def test_ray_executor_without_ray_is_one_clear_error(tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from ganzoo.metrics.classifier_model import FEATURE_DIM
 from ganzoo.plugins import PluginHost
 
 TOY_CLASSES = 4  # as in conftest.ToyDigits
+SMALL = {"size": 120}  # for tests that retrain several times and do not check accuracy
 
 
 class TrainSpy:
@@ -86,7 +87,7 @@ def test_corrupt_cache_file_is_retrained_with_a_warning(host: PluginHost, cache_
 
 def test_stale_or_mismatched_metadata_is_retrained(host: PluginHost, cache_dir: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    clf = get_classifier("toy-digits", host=host, cache_dir=cache_dir)
+    clf = get_classifier("toy-digits", host=host, cache_dir=cache_dir, dataset_options=SMALL)
     path = Path(clf.meta["path"])
     payload = torch.load(path, weights_only=True)
     spy = TrainSpy(monkeypatch)
@@ -100,7 +101,7 @@ def test_stale_or_mismatched_metadata_is_retrained(host: PluginHost, cache_dir: 
     for bad in bad_payloads:
         torch.save(bad, path)
         with pytest.warns(UserWarning, match="ignoring the cached classifier"):
-            get_classifier("toy-digits", host=host, cache_dir=cache_dir)
+            get_classifier("toy-digits", host=host, cache_dir=cache_dir, dataset_options=SMALL)
     assert spy.calls == len(bad_payloads)
 
 

@@ -91,6 +91,40 @@ def test_component_pages_leave_out_third_party_plugins():
     assert "scratch-loss" not in gen.component_page("loss", host)
 
 
+def guide_examples() -> list[str]:
+    """The complete examples of docs/plugins.md: Python blocks that implement a registration hook."""
+    text = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    return [b for b in blocks if "@hookimpl\ndef ganzoo_register_" in b and "\nclass " in b]
+
+
+def test_guide_has_a_complete_example_per_kind():
+    hooks = {re.search(r"def (ganzoo_register_\w+)", b).group(1) for b in guide_examples()}
+    assert hooks == {f"ganzoo_register_{p}" for p in KIND_PLURALS.values()}
+    assert len(guide_examples()) == len(KIND_PLURALS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(4))
+def test_guide_examples_are_working_plugins(index):
+    """Each complete example of the plugin guide, run as a plugin module, passes the conformance harness."""
+    import types
+
+    from ganzoo.plugins import PluginHost
+    from ganzoo.testing import check_component, check_plugin
+
+    source = guide_examples()[index]
+    module = types.ModuleType(f"guide_example_{index}")
+    exec(compile(source, f"docs/plugins.md example {index}", "exec"), module.__dict__)
+    registered = check_plugin(module)
+    host = PluginHost(strict=True, disabled=set()).load_entry_points()
+    host.add_plugin(module, "guide-example")
+    for kind, names in registered.items():
+        for name in names:
+            report = check_component(kind, name, host=host)
+            assert report.ok and not report.failed
+
+
 def test_benchmarks_page_fixes_links(tmp_path):
     repo = tmp_path / "repo"
     (repo / "benchmarks" / "plots").mkdir(parents=True)
