@@ -227,6 +227,33 @@ def benchmarks_page(repo: Path = REPO, docs: Path | None = None) -> tuple[str, l
     return header + body, list(assets.values())
 
 
+# --------------------------------------------------------------------------- navigation
+
+
+def _nav_files(nav: list[Any]) -> set[str]:
+    out: set[str] = set()
+    for item in nav:
+        values = item.values() if isinstance(item, dict) else [item]
+        for value in values:
+            if isinstance(value, list):
+                out |= _nav_files(value)
+            else:
+                out.add(str(value))
+    return out
+
+
+def complete_nav(nav: list[Any], docs_dir: Path) -> list[Any]:
+    """``nav`` plus every top-level page of ``docs_dir`` it lacks, inserted before "Benchmarks"."""
+    listed = _nav_files(nav)
+    extra = [p.name for p in sorted(docs_dir.glob("*.md")) if p.name not in listed]
+    nav = list(nav)
+    index = next((i for i, item in enumerate(nav) if isinstance(item, dict) and "Benchmarks" in item), len(nav))
+    for name in extra:
+        nav.insert(index, {Path(name).stem.replace("-", " ").replace("_", " ").capitalize(): name})
+        index += 1
+    return nav
+
+
 def generated_pages(host: Any | None = None) -> Iterator[tuple[str, str]]:
     """(path under docs/, markdown) of every generated page."""
     host = host or builtin_host()

@@ -18,13 +18,9 @@ log = logging.getLogger("mkdocs.plugins.ganzoo")
 
 
 def on_config(config: Any) -> Any:
-    """Add optional pages written by others (``deploy.md``) to the navigation when they exist."""
-    docs_dir = Path(config["docs_dir"])
-    nav = config.get("nav") or []
-    listed = {str(v) for item in nav for v in (item.values() if isinstance(item, dict) else [item])}
-    if (docs_dir / "deploy.md").is_file() and "deploy.md" not in listed:
-        index = next((i for i, item in enumerate(nav) if isinstance(item, dict) and "Benchmarks" in item), len(nav))
-        nav.insert(index, {"Deploy": "deploy.md"})
+    """Add hand-written top-level pages that the nav does not list (pages other teams add, such as
+    ``deploy.md``) before "Benchmarks", titled after their file name."""
+    config["nav"] = ganzoo_docs.complete_nav(config.get("nav") or [], Path(config["docs_dir"]))
     return config
 
 

@@ -67,6 +67,7 @@ def _worker_main(conn: Connection, threads: int, device: str, parent: int) -> No
             return
         try:
             conn.send(("start", spec.key, None))
+            torch.set_num_threads(max(1, spec.threads or threads))
             record = execute(spec, device=device)
             conn.send(("done", spec.key, record))
         except (BrokenPipeError, EOFError, OSError):

@@ -109,7 +109,7 @@ def device_plan(device: str, workers: int | None, n_runs: int, address: str | No
         slots = max(1, total_cpus)
         cap = max(1, int(max((n.get("CPU", 1) for n in nodes), default=1)))
     n = max(1, min(workers or slots, max(1, n_runs)))
-    threads = 1 if use_cuda and workers is None else max(1, min(cap, (total_cpus or 1) // n))
+    threads = cap if use_cuda else max(1, min(cap, (total_cpus or 1) // n))
     return ("cuda" if use_cuda else "cpu"), n, threads, []
 
 
@@ -300,7 +300,7 @@ class RayPool:
     def _task_options(self) -> dict[str, Any]:
         cuda = self.settings.device == "cuda"
         return {
-            "num_cpus": 1 if cuda else max(1, self.settings.threads),
+            "num_cpus": max(1, self.settings.threads),
             "num_gpus": 1 if cuda else 0,
             # A dead worker process (SIGKILL, out of memory, a lost node) is a system failure: Ray
             # retries it up to max_retries times. execute() never raises, so application

@@ -15,6 +15,7 @@ Output folder layout::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -101,6 +102,9 @@ def _device_plan(device: str, workers: int | None, n_runs: int) -> tuple[str, in
         workers = len(gpus) if use_cuda else min(cpus, 32)
     workers = max(1, min(workers, max(1, n_runs)))
     threads = max(1, cpus // workers)
+    env_cap = os.environ.get("OMP_NUM_THREADS", "")
+    if env_cap.isdigit() and int(env_cap) > 0:
+        threads = min(threads, int(env_cap))
     return ("cuda" if use_cuda else "cpu"), workers, threads, gpus
 
 
@@ -281,6 +285,8 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
         write_text(out / "suite.toml", f"# suite {suite.name} ({suite.source})\n" + suite.to_toml())
         write_text(out / "protocol.json", json.dumps(protocol, indent=2, default=str) + "\n")
 
+        # Tiny MLPs gain nothing from more threads, and spinning OpenMP threads slow them down badly on a busy machine.
+        specs = [dataclasses.replace(s, threads=1 if resolved[s.variant]["run"]["arch"] == "mlp" else threads) for s in specs]
         todo = [s for s in specs if not is_finished(s)]
         estimates = {s.key: estimate_seconds({**resolved[s.variant], "run": {**resolved[s.variant]["run"], "steps": s.steps}})
                      for s in specs}

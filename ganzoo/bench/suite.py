@@ -213,6 +213,7 @@ class RunSpec:
     metrics: tuple[str, ...]
     eval_samples: int | None
     fingerprint: str
+    threads: int | None = None  # torch threads for this run (None: the worker's default)
 
     @property
     def key(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -10,8 +9,9 @@ import click
 
 @click.command("eval")
 @click.argument("target", metavar="RUN_DIR|MODEL.onnx", type=click.Path(path_type=Path))
-@click.option("--metrics", "metrics", default="fid", show_default=True,
-              help="Comma-separated: fid, isc, kid, prc, modes (vector data: modes only).")
+@click.option("--metrics", "metrics", default=None,
+              help="Comma-separated: fid, isc, kid, prc, modes [default: fid for images, modes for vector data "
+                   "(FID/IS/KID/PRC need images)].")
 @click.option("--num-samples", type=int, default=None,
               help="Generated samples [default: 10,000 for fid/isc/kid/prc; the mode protocol's count for modes].")
 @click.option("--reference", default=None,
@@ -32,7 +32,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the eval.json content instead of a table.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def command(
-    target: Path, metrics: str, num_samples: int | None, reference: str | None, num_reference: int | None,
+    target: Path, metrics: str | None, num_samples: int | None, reference: str | None, num_reference: int | None,
     feature_extractor: str | None, feature_weights: Path | None, seed: int, batch_size: int, device: str,
     data_root: Path | None, no_ema: bool, prc_neighborhood: int, as_json: bool, quiet: bool,
 ) -> None:
@@ -45,15 +45,16 @@ def command(
     from ganzoo.metrics.report import eval_json_path, format_table, write_eval_json
     from ganzoo.metrics.sources import load_target
 
-    names = parse_metrics(metrics)
+    names = parse_metrics(metrics) if metrics is not None else None
     if prc_neighborhood < 1:
         raise ConfigError(f"--prc-neighborhood {prc_neighborhood}: expected a positive number")
     dev = resolve_device(device)
-    weights = feature_weights or (Path(os.environ["GANZOO_FEATURE_WEIGHTS"]) if os.environ.get("GANZOO_FEATURE_WEIGHTS") else None)
     source = load_target(target, use_ema=not no_ema, device=dev)
+    if names is None:
+        names = ["fid"] if source.info.kind == "image" else ["modes"]
     report = evaluate(
         source, names, num_samples=num_samples, reference=reference, feature_extractor=feature_extractor,
-        feature_weights=weights, seed=seed, batch_size=batch_size, device=dev, data_root=data_root,
+        feature_weights=feature_weights, seed=seed, batch_size=batch_size, device=dev, data_root=data_root,
         num_reference=num_reference, prc_neighborhood=prc_neighborhood, quiet=quiet or as_json,
     )
     path = eval_json_path(target)

@@ -32,7 +32,8 @@ def command(name: str, kind: str, parent: Path) -> None:
             f"choose another NAME (nothing was written)"
         )
     target = create_plugin(names, parent)
-    click.echo(f"Created {target}/ ({kind} {names.component!r}, package {names.package}). Next:")
-    click.echo(f"  pip install -e {target}")
+    shown = str(target) if target.is_absolute() else f"./{target}"
+    click.echo(f"Created {shown}/ ({kind} {names.component!r}, package {names.package}). Next:")
+    click.echo(f"  pip install -e {shown}")
     click.echo(f"  ganzoo list {names.kind_plural}")
-    click.echo(f"  python -m pytest {target / 'tests'}")
+    click.echo(f"  python -m pytest {shown}/tests")

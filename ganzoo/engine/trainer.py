@@ -466,6 +466,8 @@ class Trainer:
         except BaseException as exc:
             if self.is_main:
                 write_status(self.run_dir, "failed", self.step, error=f"{type(exc).__name__}: {exc}")
+                with contextlib.suppress(Exception):  # the original error matters more than a hook's
+                    self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status="failed")
             logger.close()
             raise
         logger.close()

@@ -91,7 +91,7 @@ def mode_results(
     """``modes`` and ``kl`` (plus ``high_quality`` for 2D data) by the dataset's mode protocol."""
     from ganzoo.metrics.modes import default_num_samples, mode_metrics, mode_protocol
 
-    info = source.mode_info()
+    info = source.mode_info(data_root)
     protocol = mode_protocol(info)
     n = int(num_samples) if num_samples else default_num_samples(info)
     samples = source.sample(n, seed=seed, batch_size=batch_size, device=device)

@@ -78,13 +78,13 @@ class GeneratorSource:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     data_root: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    full_info: Callable[[], DataInfo] | None = None
+    full_info: Callable[[Path | None], DataInfo] | None = None
     """Builds a complete :class:`DataInfo` (modes, centres) when ``info`` comes from thin metadata."""
 
-    def mode_info(self) -> DataInfo:
+    def mode_info(self, data_root: Path | None = None) -> DataInfo:
         """``info`` with everything mode metrics need (rebuilt from the dataset plugin for bare ONNX files)."""
         if self.full_info is not None and self.info.num_modes is None:
-            self.info = self.full_info()
+            self.info = self.full_info(data_root or self.data_root)
             self.full_info = None
         return self.info
 
@@ -169,7 +169,7 @@ def _dataset_options_for(dataset: str, shape: tuple[int, ...] | None, host: Any)
     return options
 
 
-def _onnx_info(path: Path, model: Any, host: Any) -> tuple[DataInfo, dict[str, Any], Path | None, Callable[[], DataInfo] | None]:
+def _onnx_info(path: Path, model: Any, host: Any) -> tuple[DataInfo, dict[str, Any], Path | None, Callable[[Path | None], DataInfo] | None]:
     """Data description, dataset options, data root and a lazy full description of an exported generator:
     from the run directory it sits in when there is one, else from its metadata (and dataset plugin)."""
     from ganzoo.engine.components import info_from_dict
@@ -200,10 +200,10 @@ def _onnx_info(path: Path, model: Any, host: Any) -> tuple[DataInfo, dict[str, A
                     mode_centres=meta.mode_centres)
     options = _dataset_options_for(str(dataset), shape, host)
 
-    def full_info() -> DataInfo:
+    def full_info(data_root: Path | None) -> DataInfo:
         if dataset not in host.datasets:
             return info
-        return host.datasets.get(dataset).with_options(options, prefix="dataset").build(data_root=None, seed=0).info
+        return host.datasets.get(dataset).with_options(options, prefix="dataset").build(data_root=data_root, seed=0).info
 
     return info, options, None, full_info
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # subprocesses under torchrun: 10-40 s each on 2 cores
+
 WORKER = Path(__file__).with_name("ddp_worker.py")
 TIMEOUT = 240  # hard limit per subprocess (a loaded 2-core machine needs ~15-40 s per run)
 

@@ -144,3 +144,31 @@ def test_ray_executor_without_ray_is_one_clear_error(tmp_path, monkeypatch):
     assert res.exit_code != 0
     assert "--executor ray needs Ray" in res.output and "pip install 'ganzoo[ray]'" in res.output
     assert "Traceback" not in res.output
+
+
+def test_ray_device_plan_comes_from_the_cluster_resources(monkeypatch):
+    from ganzoo.bench import ray_executor as rx
+    from ganzoo.bench.executor import WorkerSettings
+
+    class FakeRay:
+        def __init__(self, nodes):
+            self._nodes = nodes
+
+        def nodes(self):
+            return [{"Alive": True, "Resources": r} for r in self._nodes] + [{"Alive": False, "Resources": {"GPU": 8}}]
+
+    gpu_cluster = FakeRay([{"CPU": 32, "GPU": 4}, {"CPU": 32, "GPU": 4}])
+    monkeypatch.setattr(rx, "connect", lambda address=None: (gpu_cluster, False))
+    assert rx.device_plan("auto", None, 20) == ("cuda", 8, 8, [])  # one GPU and its share of CPUs per run
+    assert rx.device_plan("auto", None, 3) == ("cuda", 3, 8, [])
+    assert rx.device_plan("cpu", None, 4) == ("cpu", 4, 16, [])  # 64 CPUs / 4 runs, at most one node's 32
+    cpu_cluster = FakeRay([{"CPU": 16}, {"CPU": 16}])
+    monkeypatch.setattr(rx, "connect", lambda address=None: (cpu_cluster, False))
+    assert rx.device_plan("auto", None, 100) == ("cpu", 32, 1, [])
+    assert rx.device_plan("auto", 4, 100) == ("cpu", 4, 8, [])
+    with pytest.raises(ConfigError, match="the Ray cluster has no GPU"):
+        rx.device_plan("cuda", None, 4)
+    opts = rx.RayPool(None, WorkerSettings(threads=8, device="cuda"))._task_options()
+    assert opts["num_gpus"] == 1 and opts["num_cpus"] == 8 and opts["max_retries"] >= 1
+    opts = rx.RayPool(None, WorkerSettings(threads=2, device="cpu"))._task_options()
+    assert opts["num_gpus"] == 0 and opts["num_cpus"] == 2

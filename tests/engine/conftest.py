@@ -83,7 +83,7 @@ def assert_same_weights(a: dict[str, Any], b: dict[str, Any], keys: tuple[str, .
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GANZOO_TEST_SLEEP", "GANZOO_TEST_DATA_DELAY")}
+    env = {k: v for k, v in os.environ.items() if k not in ("GANZOO_TEST_SLEEP", "GANZOO_TEST_DATA_DELAY", "GANZOO_TEST_MP_START")}
     env.update(ONE_THREAD_ENV, MPLBACKEND="Agg", **extra)
     return env
 

@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def straight(tmp_path_factory) -> Path:
     return run_dir
 
 
-def _start(tmp_path: Path, user: dict[str, Any], sleep: float, data_delay: float = 0,
+def _start(tmp_path: Path, user: dict[str, Any], sleep: float, data_delay: float = 0, mp_start: str = "",
            **popen: Any) -> tuple[subprocess.Popen[str], Path]:
     cfg = tmp_path / "run.toml"
     cfg.write_text(tomli_w.dumps(user))
@@ -75,7 +76,9 @@ def _start(tmp_path: Path, user: dict[str, Any], sleep: float, data_delay: float
     proc = subprocess.Popen(
         ganzoo_cmd("train", "--config", str(cfg), "--out", str(run_dir), "--quiet", test_plugins=True),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=cli_env(GANZOO_TEST_SLEEP=str(sleep), GANZOO_TEST_DATA_DELAY=str(data_delay)), **popen,
+        env=cli_env(GANZOO_TEST_SLEEP=str(sleep), GANZOO_TEST_DATA_DELAY=str(data_delay),
+                    GANZOO_TEST_MP_START=mp_start),
+        **popen,
     )
     return proc, run_dir
 
@@ -99,15 +102,18 @@ def test_sigkill_between_checkpoints_then_resume_is_exact(tmp_path, straight):
 
 def test_ctrl_c_saves_checkpoint_and_resume_finishes_exactly(tmp_path, tmp_path_factory):
     """SIGINT to the whole process group, as a terminal's Ctrl-C, while the main process waits for
-    a slow DataLoader worker: the worker must leave the signal to the main process."""
+    a slow DataLoader worker started with spawn: the worker must leave the signal to the main
+    process (a worker that dies of it breaks the batch being waited for: a traceback, no checkpoint)."""
     user = _user(num_workers=1)
     user["run"]["dataset"] = "test-slow-ring8"  # ring8 without tensors: always through the DataLoader
     host = host_with_test_plugins()
     reference = tmp_path_factory.mktemp("straight-stream") / "run"
     start_run(user, reference, host=host)
 
-    proc, run_dir = _start(tmp_path, user, sleep=0, start_new_session=True, data_delay=0.01)  # ~0.16 s a batch
+    proc, run_dir = _start(tmp_path, user, sleep=0, start_new_session=True, data_delay=0.01,  # ~0.16 s a batch
+                           mp_start="spawn")
     wait_for(lambda: bool(ckpt.list_checkpoints(run_dir)) and logged_step(run_dir) >= EVERY + 2, proc)
+    time.sleep(0.05)  # the main process is now waiting for the worker's next batch
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGINT, err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -75,8 +76,28 @@ def shapes_images() -> torch.Tensor:
     return generate_shapes(600, 16, 0)[0]
 
 
+def _session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cache dir tests/conftest.py's autouse fixture gives every test."""
+    if os.environ.get("GANZOO_CACHE_DIR") and os.environ.get("GANZOO_TEST_SHARED_CACHE") is not None:
+        return Path(os.environ["GANZOO_CACHE_DIR"])
+    return tmp_path_factory.getbasetemp() / "ganzoo-cache"
+
+
 @pytest.fixture(scope="session")
-def shapes_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shapes_classifier(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Train the shapes (16 px, 600 images) domain classifier once, with a short recipe (8 epochs:
+    these tests check plumbing, not accuracy), into the session's cache."""
+    import ganzoo.metrics.classifier as clf
+    from ganzoo.metrics.classifier_train import TrainSettings
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANZOO_CACHE_DIR", str(_session_cache_dir(tmp_path_factory)))
+        mp.setattr(clf, "TrainSettings", lambda: TrainSettings(max_epochs=8, sample_budget=4000), raising=False)
+        clf.get_classifier("shapes", dataset_options=SHAPES_RUN["dataset"])
+
+
+@pytest.fixture(scope="session")
+def shapes_run(tmp_path_factory: pytest.TempPathFactory, shapes_classifier: None) -> Path:
     """A tiny shapes/dcgan run (20 steps, 16 px, EMA) trained once per session."""
     from ganzoo.engine.api import start_run
 

@@ -34,7 +34,7 @@ def _info():
     return DataInfo(name="shapes", kind="image", shape=(3, 16, 16), num_classes=12, num_modes=12)
 
 
-def test_eval_rows_and_best_checkpoint(tmp_path):
+def test_eval_rows_and_best_checkpoint(tmp_path, shapes_classifier):
     run = tmp_path / "run"
     assert start_run(_config(**EVAL), run).status == "completed"
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -51,7 +51,7 @@ def test_eval_rows_and_best_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_evaluation_does_not_change_training(tmp_path):
+def test_evaluation_does_not_change_training(tmp_path, shapes_classifier):
     a, b = tmp_path / "with", tmp_path / "without"
     start_run(_config(**EVAL), a)
     start_run(_config(), b)
