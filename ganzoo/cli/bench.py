@@ -58,7 +58,7 @@ def command(suite: str, seeds: int | None, workers: int | None, device: str | No
     if outcome.interrupted:
         click.echo(f"Interrupted: finished runs are kept in {outcome.out}; rerun the same command to resume.", err=True)
         sys.exit(130)
-    click.echo(f"Report: {outcome.report}  ({outcome.ran} runs trained, {outcome.skipped} reused, "
+    click.echo(f"Report: {outcome.report}  ({outcome.ran} runs executed, {outcome.skipped} reused, "
                f"{outcome.wall_time:.0f} s)")
     if outcome.failed or (outcome.results and outcome.results.failures):
         n = len(outcome.results.failures) if outcome.results else outcome.failed
