@@ -52,6 +52,7 @@ FAULT_ENV = "GANZOO_RAY_FAULT_DIR"
 exists there SIGKILLs its own worker process once it has written a checkpoint; the file is renamed
 to ``.killed`` first, so only one attempt dies and Ray's retry completes the run."""
 MARKER_PREFIX = ".ganzoo-ray-"
+_started_here = False  # this process started a local Ray (shut down when the bench ends)
 
 
 def import_ray() -> Any:
@@ -68,6 +69,7 @@ def connect(address: str | None = None) -> tuple[Any, bool]:
 
     ``address``: ``auto`` (the cluster this node belongs to), ``HOST:PORT``, ``ray://HOST:PORT``, or
     None (``RAY_ADDRESS`` if set, else a new single-node Ray on this machine)."""
+    global _started_here
     ray = import_ray()
     if ray.is_initialized():
         return ray, False
@@ -79,6 +81,7 @@ def connect(address: str | None = None) -> tuple[Any, bool]:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address!r}" if address else "Ray"
         raise ConfigError(f"--executor ray: cannot connect to {where}: {exc}") from None
+    _started_here = True
     return ray, True
 
 
@@ -310,9 +313,13 @@ class RayPool:
         }
 
     def run(self, specs: Sequence[RunSpec], on_event: EventFn, on_tick: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
-        ray, owned = connect(self.address)
+        global _started_here
+        ray, _ = connect(self.address)
+        owned, _started_here = _started_here, False  # a Ray this module started (here or in device_plan)
         results: dict[str, dict[str, Any]] = {}
         if not specs:
+            if owned:
+                ray.shutdown()
             return results
         token = secrets.token_hex(16)
         root = Path(os.path.commonpath([str(s.run_dir.resolve().parent) for s in specs]))

@@ -289,13 +289,12 @@ def _summary_table_html(res: BenchResults, dataset: str, group: Sequence[Variant
             title = ", ".join(fmt_value(m, x) for x in st.values) if st and st.values else ""
             cells.append(f'<td class="{cls}" title="per seed: {_e(title)}">{_e(fmt_stat(m, st))}</td>')
         ok = f"{v.completed}/{len(v.runs)}"
-        okcls = "num" if v.completed == len(v.runs) else "num" + (" best" if False else "")
         fail = ' class="fail"' if v.completed == 0 else ""
         body.append(
             f"<tr{fail}><td class=\"rank\">{v.rank or '–'}</td>"
             f'<td class="variant" title="{_e(v.name)}"><span class="swatch" style="background:{colors[v.name]}"></span>{_e(v.label)}</td>'
             f'<td class="comp">{_e(v.components)}</td>' + "".join(cells)
-            + f'<td class="{okcls}">{ok}</td><td class="num">{fmt_duration(v.stats["wall_time"].mean)}</td>'
+            + f'<td class="num">{ok}</td><td class="num">{fmt_duration(v.stats["wall_time"].mean)}</td>'
             f'<td class="num">{fmt_value("img_per_s", v.stats["img_per_s"].mean)}</td></tr>'
         )
     pubs = [p for p in s.published if p.dataset == dataset]

@@ -143,6 +143,7 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
     previous = read_record(run_dir)
     notes: list[str] = []
     started = time.perf_counter()
+    cpu0 = time.process_time()
     record: dict[str, Any] = {
         "variant": spec.variant, "seed": spec.seed, "steps": spec.steps, "fingerprint": spec.fingerprint,
         "status": "running", "attempts": int(previous.get("attempts", 0)) + 1
@@ -193,6 +194,7 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
     finally:
         record["finished_at"] = _now()
         record["seconds"] = time.perf_counter() - started
+        record["cpu_seconds"] = time.process_time() - cpu0
         with contextlib.suppress(OSError):
             if run_dir.exists():
                 write_record(run_dir, record)
