@@ -65,15 +65,17 @@ VARIANTS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
     "spectral-norm": ("Spectral norm (D)", "ns-gan", ["spectral-norm"], {}),
     "wgan-gp": ("WGAN-GP (5 critic steps, lr 1e-4, betas (0, 0.9), GP 10)", "wgan-gp", [], WGAN_GP_SET),
     # Ours, tuned within the reduced CPU budget: PacGAN2 on the protocol networks with an EMA of G
-    # (decay 0.999) for precise convergence onto the narrow modes.
+    # (decay 0.99: with a few hundred steps, 0.999 would still weigh the initial G; the engine has no EMA warm-up)
+    # for precise convergence onto the narrow modes.
     "ganzoo-best": (
-        "ganzoo best: PacGAN2 + EMA of G (decay 0.999)",
+        "ganzoo best: PacGAN2 + EMA of G (decay 0.99)",
         "ns-gan", ["pacgan"],
-        {"mitigation.pacgan.pack": 2, "train.ema": True, "train.ema_decay": 0.999},
+        {"mitigation.pacgan.pack": 2, "train.ema": True, "train.ema_decay": 0.99},
     ),
 }
 DEFAULT_VARIANTS = list(VARIANTS)
 DATASETS = ("ring8", "grid25")
+COSTLY = {"unrolled5", "wgan-gp", "minibatch-discrimination"}
 
 # Published rows: (model, source, our variant to set beside it or None, modes, hq %, reverse KL, errors)
 PUBLISHED: dict[str, list[tuple[str, str, str | None, float, float, float | None, str]]] = {
@@ -176,8 +178,9 @@ def _fmt(values: list[float], digits: int) -> str:
     if not values:
         return "–"
     mean = statistics.fmean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def summarise(results: list[dict[str, Any]], dataset: str, variant: str) -> dict[str, Any] | None:
@@ -211,9 +214,9 @@ def tables(results: list[dict[str, Any]], variants: list[str], datasets: list[st
             label = VARIANTS[v][0]
             label = f"**{label}**" if v == "ganzoo-best" else label
             out.append(
-                f"| {label} | **ours** (ganzoo, {s['n']} seeds, mean ± std) | {s['modes']} | {s['hq']} | {s['kl']} | "
-                f"{s['all_modes']}/{s['n']} | {s['goal']}/{s['n']} | protocol networks, {s['steps']:,} steps "
-                f"(not 25k), ~{s['train_s']:.0f} s/run |"
+                f"| {label} | **ours** (ganzoo, {s['n']} seed{'s, mean ± std' if s['n'] > 1 else ' only'}) | {s['modes']} | {s['hq']} | {s['kl']} | "
+                f"{s['all_modes']}/{s['n']} | {s['goal']}/{s['n']} | protocol networks, {s['steps']:,} steps"
+                f"{' (not 25k)' if s['steps'] != 25_000 else ''}, ~{s['train_s']:.0f} s/run |"
             )
         for model, source, _, modes, hq, kl, err in PUBLISHED[ds]:
             kl_s = "–" if kl is None else f"{kl:.2f}"
@@ -240,7 +243,7 @@ def draw_figures(results: list[dict[str, Any]], out_root: Path, variants: list[s
             continue
         cols = min(5, len(vs))
         rows = math.ceil(len(vs) / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.35 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.55 * rows), squeeze=False)
         lim = 1.5 if ds == "ring8" else 5.5
         from ganzoo_vector.mixtures import grid_centres, ring_centres
 
@@ -261,10 +264,13 @@ def draw_figures(results: list[dict[str, Any]], out_root: Path, variants: list[s
             ax.set_title(f"{v}\n{r['modes']}/{r['num_modes']} modes, HQ {100 * r['high_quality']:.0f}%", fontsize=7)
         fig.suptitle(f"{ds}, seed {min(seed0[v]['seed'] for v in vs)}, {seed0[vs[0]]['steps']:,} steps "
                      f"(2,500 samples; red x: centres)", fontsize=8)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 0.95))
         path = IMAGES / f"{ds}.png"
-        fig.savefig(path, dpi=80)
+        fig.savefig(path, dpi=72)
         plt.close(fig)
+        from PIL import Image  # a 32-colour palette keeps the PNG well under 100 KB
+
+        Image.open(path).convert("RGB").quantize(colors=32).save(path, optimize=True)
         paths.append(path)
     return paths
 
@@ -293,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("runs/mode-collapse"), help="root of the run directories")
     ap.add_argument("--write-results", action="store_true", help=f"write the section of {RESULTS.relative_to(REPO)} and the figures")
+    ap.add_argument("--seeds-costly", type=int, default=None,
+                    help="seeds for the costliest variants (unrolled5, wgan-gp, minibatch-discrimination); default --seeds")
+    ap.add_argument("--report-only", action="store_true",
+                    help="train nothing: collect the result.json files already under --out and report them")
     ap.add_argument("--notes", type=Path, default=None, help="markdown file appended to the RESULTS section (deviations, findings)")
     args = ap.parse_args(argv)
 
@@ -305,14 +315,22 @@ def main(argv: list[str] | None = None) -> int:
     out_root = args.out.resolve()
     # costliest first so the pool's tail is short
     cost = {"unrolled5": 10, "wgan-gp": 6, "minibatch-discrimination": 3}
+    costly_seeds = args.seeds if args.seeds_costly is None else args.seeds_costly
     jobs = [
         {"variant": v, "dataset": d, "seed": s, "steps": args.steps,
          "run_dir": str(out_root / d / v / f"seed{s}")}
-        for v in sorted(variants, key=lambda v: -cost.get(v, 1)) for s in range(args.seeds) for d in datasets
+        for v in sorted(variants, key=lambda v: -cost.get(v, 1))
+        for s in range(costly_seeds if v in COSTLY else args.seeds) for d in datasets
     ]
     t0 = time.perf_counter()
     results: list[dict[str, Any]] = []
     failures: list[str] = []
+    if args.report_only:
+        for j in jobs:
+            f = Path(j["run_dir"]) / "result.json"
+            if f.exists():
+                results.append(json.loads(f.read_text()))
+        jobs = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         futs = {pool.submit(_worker, j): j for j in jobs}
         for fut in as_completed(futs):
@@ -328,6 +346,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['modes']}/{r['num_modes']} modes, HQ {100 * r['high_quality']:5.1f}%, "
                   f"KL {r['reverse_kl']:.3f} ({r['train_s']:.0f} s)", flush=True)
     wall = time.perf_counter() - t0
+    wall_file = out_root / "wall.json"
+    if args.report_only:
+        info = json.loads(wall_file.read_text()) if wall_file.exists() else {}
+        wall, run_cmd = info.get("wall_s", float("nan")), info.get("command", "")
+    else:
+        run_cmd = "python benchmarks/mode_collapse.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        out_root.mkdir(parents=True, exist_ok=True)
+        wall_file.write_text(json.dumps({"wall_s": wall, "command": run_cmd, "finished": len(results), "jobs": len(jobs)}))
     results.sort(key=lambda r: (r["dataset"], variants.index(r["variant"]), r["seed"]))
     (out_root / "results.json").parent.mkdir(parents=True, exist_ok=True)
     (out_root / "results.json").write_text(json.dumps(results, indent=1))
@@ -342,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         figs = draw_figures(results, out_root, variants, datasets)
         import torch
 
-        cmd = "python benchmarks/mode_collapse.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        cmd = run_cmd
         device = f"CPU only ({os.cpu_count()} cores, {platform.processor() or platform.machine()}), torch {torch.__version__}, " \
                  f"{args.workers} worker processes × 1 torch thread; no GPU"
         lines = [
@@ -360,7 +386,10 @@ def main(argv: list[str] | None = None) -> int:
             f"- Device: {device}",
             f"- Steps: {args.steps:,} generator iterations per run" + ("" if args.steps == 25_000 else
                                                                        " (**protocol: 25,000**; see deviations)"),
-            f"- Seeds: {', '.join(str(s) for s in range(args.seeds))} per variant and dataset; {len(results)} runs"
+            f"- Seeds: {', '.join(str(s) for s in range(args.seeds))} per variant and dataset"
+            + (f" ({', '.join(str(s) for s in range(costly_seeds))} for {', '.join(v for v in variants if v in COSTLY)})"
+               if costly_seeds != args.seeds and any(v in COSTLY for v in variants) else "")
+            + f"; {len(results)} runs"
             + (f", {len(failures)} failed" if failures else ""),
             f"- Wall time: {wall / 60:.1f} min",
             f"- ganzoo best settings: {settings_text('ganzoo-best')}" if "ganzoo-best" in variants else "",

@@ -14,7 +14,7 @@ ganzoo, plain, ...) in one process; the report gives the median images/s of each
 ganzoo / plain (target >= 0.95). Images/s counts real images seen by the discriminator.
 
     python benchmarks/train_throughput.py [--resolution 32|64] [--steps 20] [--repeats 5]
-        [--device auto|cpu|cuda] [--precision fp32|bf16|fp16] [--json]
+        [--device auto|cpu|cuda] [--precision fp32|bf16|fp16] [--threads N] [--json]
 
 ``--precision bf16`` on CUDA is the engine's fast path (bf16 autocast, channels_last, device data,
 no per-step host syncs); the plain loop then runs under the same autocast and memory format.

@@ -42,8 +42,15 @@ for _name in COMMAND_MODULES:
     cli.add_command(_module.command)
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    return f"Warning: {message}\n"
+
+
 def main() -> None:
     """Console-script entry point."""
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     cli(prog_name="ganzoo")
 
 

@@ -1,8 +1,9 @@
 """Checkpoints: ``RUN_DIR/checkpoints/step-XXXXXXXX.pt``, written atomically, loaded safely.
 
 A checkpoint is a plain dict of tensors and Python scalars (no pickled objects), loaded with
-``torch.load(weights_only=True)``. A truncated or corrupt newest file is skipped with a warning and
-the previous one is used.
+``torch.load(weights_only=True)``. Each holds a SHA-256 digest of its content: a truncated file
+(torch's zip reader) or one with corrupt bytes inside (the digest) is skipped with a warning and
+the previous one is used. Temporary files left by a write that was killed are removed by the next save.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _feed(h: Any, obj: Any) -> None:
         t = obj.detach().to("cpu").contiguous()
         h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
         if t.numel():
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+            h.update(t.reshape(-1).view(torch.uint8).numpy())  # the buffer itself, no copy
     elif isinstance(obj, dict):
         h.update(b"{")
         for k, v in obj.items():

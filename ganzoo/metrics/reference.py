@@ -227,7 +227,9 @@ def make_reference(
         return _ganzoo_reference(name, options, data_root=data_root, limit=cap, host=host, tag=tag)
     path = Path(spec).expanduser()
     if path.is_dir():
-        return Reference(label=str(path), origin="folder", input=str(path), cache_name=None, requested=cap,
+        if cap is not None:
+            raise ConfigError(f"--num-reference: not supported with a folder reference ({spec!r}); it uses every image")
+        return Reference(label=str(path), origin="folder", input=str(path), cache_name=None,
                          fidelity_kwargs={"samples_find_deep": True,
                                           "samples_resize_and_crop": int(info.resolution or 0)})
     allowed = sorted({*host.datasets.names(), *DATASETS_REGISTRY})

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 
 from ganzoo.cli import cli
 from ganzoo.config import resolve
-from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.api import load_generator, start_run
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError
