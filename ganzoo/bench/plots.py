@@ -211,7 +211,7 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
     hi = real.max(axis=0) if centres is None else centres.max(axis=0)
     pad = 0.18 * float(max(hi - lo))
     ncols = max(len(row) for row in panels)
-    size = 1.75
+    size = max(1.75, min(2.5, 7.5 / ncols))
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(len(panels), ncols, figsize=(size * ncols + 0.9, size * len(panels) + 0.2), squeeze=False)
         for ri, (v, row) in enumerate(zip(group, panels)):

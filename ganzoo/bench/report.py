@@ -75,6 +75,32 @@ def short_name(name: str, dataset: str) -> str:
     return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else name
 
 
+def _references(pubs: Sequence[PublishedRow], every: Sequence[PublishedRow] = ()) -> tuple[list[int], list[str]]:
+    """Reference number of each published row (one per source) and the note text of each reference
+    (gathered from every published row of the suite with that source)."""
+    order: dict[str, int] = {}
+    notes: dict[str, list[str]] = {}
+    numbers = []
+    for p in pubs:
+        if p.source not in order:
+            order[p.source] = len(order) + 1
+            notes[p.source] = []
+        numbers.append(order[p.source])
+    for p in [*pubs, *every]:
+        if p.source not in notes:
+            continue
+        extra = [p.protocol] if p.protocol else []
+        if p.errors:
+            extra.append("± is " + ("standard error" if p.error_kind == "se" else "std"))
+        if p.note:
+            extra.append(p.note)
+        for e in extra:
+            if e not in notes[p.source]:
+                notes[p.source].append(e)
+    texts = [f"{src}" + (": " + "; ".join(notes[src]) if notes[src] else "") for src in order]
+    return numbers, texts
+
+
 def _published_cell(metric: str, p: PublishedRow) -> str:
     if metric not in p.values:
         return "–"
@@ -107,6 +133,10 @@ def _highlights(res: BenchResults) -> list[str]:
     return out
 
 
+def _g(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
 def _protocol_rows(protocol: Mapping[str, Any]) -> list[tuple[str, str, str, str, str, str, str]]:
     rows = []
     for v in protocol.get("variants", []):
@@ -120,8 +150,8 @@ def _protocol_rows(protocol: Mapping[str, Any]) -> list[tuple[str, str, str, str
         for name, mo in (cfg.get("mitigation") or {}).items():
             opts += [f"{name}.{k}={val}" for k, val in mo.items()]
         rows.append((
-            v["name"], str(run.get("steps", "")), str(run.get("batch_size", "")),
-            f"{train.get('lr_g', '')} / {train.get('lr_d', '')}", str(train.get("betas", "")),
+            v["name"], f"{run.get('steps', 0):,}", str(run.get("batch_size", "")),
+            f"{_g(train.get('lr_g'))} / {_g(train.get('lr_d'))}", "(" + ", ".join(_g(b) for b in train.get("betas", [])) + ")",
             str(train.get("n_critic", "")), ", ".join(opts) or "–",
         ))
     return rows
@@ -146,7 +176,7 @@ def render_markdown(res: BenchResults, figures: Sequence[Figure], meta: Mapping[
     out = [f"# ganzoo bench: {s.name}", "", s.description, ""]
     out += [f"- **Generated**: {meta['generated']} · ganzoo {meta['version']} · {meta['device']}",
             f"- **Runs**: {meta['completed']}/{meta['total']} completed, {meta['failed']} failed · seeds: {meta['seeds']} · "
-            f"bench wall time: {meta['wall']}",
+            f"bench wall time: {meta['wall']} · run time (sum over runs): {meta.get('compute', '–')}",
             f"- **Ranked by**: {metric_info(s.primary_metric).label} ({'higher' if s.primary_direction == 'max' else 'lower'} is better), "
             "mean ± sample std over seeds", ""]
     hl = _highlights(res)
@@ -168,15 +198,14 @@ def render_markdown(res: BenchResults, figures: Sequence[Figure], meta: Mapping[
             rows.append([str(v.rank or "–"), v.label, v.components, *cells, f"{v.completed}/{len(v.runs)}",
                          fmt_duration(v.stats["wall_time"].mean), fmt_value("img_per_s", v.stats["img_per_s"].mean)])
         pubs = [p for p in s.published if p.dataset == dataset]
-        for i, p in enumerate(pubs):
-            rows.append(["", f"*{p.model}* (published)", f"*{p.source}* [{i + 1}]" + (f", cf. {short_name(p.variant, p.dataset)}" if p.variant else ""),
+        refs, ref_texts = _references(pubs, s.published)
+        for ref, p in zip(refs, pubs):
+            rows.append(["", f"*{p.model}* (published)", f"*{p.source}* [{ref}]" + (f", cf. {short_name(p.variant, p.dataset)}" if p.variant else ""),
                          *[_published_cell(m, p) for m in metrics], "", "", ""])
         out += [f"### {dataset}", "", _md_table(header, rows, ["r", "l", "l", *["r"] * len(metrics), "r", "r", "r"]), ""]
         if pubs:
             out += ["Published rows were **not run here**; their protocols differ from ours:", ""]
-            out += [f"{i + 1}. {p.source}{': ' + p.protocol if p.protocol else ''}"
-                    f"{' (± is ' + ('standard error' if p.error_kind == 'se' else 'std') + ')' if p.errors else ''}"
-                    for i, p in enumerate(pubs)]
+            out += [f"{i + 1}. {t}" for i, t in enumerate(ref_texts)]
             out.append("")
     for section, title in (("metrics", "Metrics per variant"), ("samples", "Samples"), ("losses", "Loss curves"), ("speed", "Speed")):
         figs = [f for f in figures if f.section == section]
@@ -236,6 +265,8 @@ th, td { padding: 6px 9px; border-bottom: 1px solid var(--line); text-align: lef
 th { font-weight: 600; color:#344054; background: #f9fafb; border-bottom: 1.5px solid #d0d5dd; white-space: nowrap; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 tbody tr:hover td { background: #fafbff; }
+td.nowrap { white-space: nowrap; }
+td.opts { font-size: 12px; color: #475467; }
 td.rank { color: var(--muted); width: 28px; text-align: right; }
 td.variant { font-weight: 600; white-space: nowrap; }
 td.comp { color: #475467; font-size: 12.5px; }
@@ -298,25 +329,21 @@ def _summary_table_html(res: BenchResults, dataset: str, group: Sequence[Variant
             f'<td class="num">{fmt_value("img_per_s", v.stats["img_per_s"].mean)}</td></tr>'
         )
     pubs = [p for p in s.published if p.dataset == dataset]
+    refs, ref_texts = _references(pubs, s.published)
     if pubs:
         body.append(f'<tr class="pubhead"><td></td><td colspan="{len(metrics) + 5}">Published results, not run here '
                     f'(other networks and schedules; see notes)</td></tr>')
-        for i, p in enumerate(pubs):
+        for ref, p in zip(refs, pubs):
             cf = f" · cf. {short_name(p.variant, p.dataset)}" if p.variant else ""
             body.append(
-                f'<tr class="pub"><td class="rank"></td><td>{_e(p.model)} <sup class="ref">[{i + 1}]</sup></td>'
+                f'<tr class="pub"><td class="rank"></td><td>{_e(p.model)} <sup class="ref">[{ref}]</sup></td>'
                 f'<td class="comp">{_e(p.source)}{_e(cf)}</td>'
                 + "".join(f'<td class="num">{_e(_published_cell(m, p))}</td>' for m in metrics)
                 + '<td></td><td></td><td></td></tr>'
             )
     notes = ""
     if pubs:
-        items = "".join(
-            f"<li><b>{_e(p.source)}</b>{': ' + _e(p.protocol) if p.protocol else ''}"
-            f"{' (± is ' + ('standard error' if p.error_kind == 'se' else 'std') + ')' if p.errors else ''}"
-            f"{' ' + _e(p.note) if p.note else ''}</li>"
-            for p in pubs
-        )
+        items = "".join(f"<li>{_e(t)}</li>" for t in ref_texts)
         notes = f'<div class="notes">Published rows:<ol>{items}</ol></div>'
     return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>{notes}"
 
@@ -348,7 +375,8 @@ def render_html(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str,
         f'<span class="chip"><b>{meta["completed"]}/{meta["total"]}</b> runs completed</span>',
         f'<span class="chip {"bad" if failed else "ok"}"><b>{failed}</b> failed</span>',
         f'<span class="chip">{len(s.variants)} variants × {meta["n_seeds"]} seeds</span>',
-        f'<span class="chip">bench wall time <b>{_e(meta["wall"])}</b></span>',
+        f'<span class="chip">wall time <b>{_e(meta["wall"])}</b></span>',
+        f'<span class="chip" title="sum of every run\'s training and evaluation time">run time Σ <b>{_e(meta.get("compute", "–"))}</b></span>',
         f'<span class="chip">{_e(meta["device"])}</span>',
         f'<span class="chip">ganzoo {_e(meta["version"])}</span>',
         f'<span class="chip">{_e(meta["generated"])}</span>',
@@ -403,7 +431,8 @@ def render_html(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str,
                      f"<table><thead><tr><th>variant</th><th class=\"num\">seed</th><th>type</th><th>error</th><th>log</th></tr>"
                      f"</thead><tbody>{rows}</tbody></table>")
     prow = "".join(
-        "<tr>" + "".join(f'<td{" class=num" if i in (1, 2, 5) else ""}>{_e(c)}</td>' for i, c in enumerate(r)) + "</tr>"
+        "<tr>" + "".join(f'<td class="{"num" if i in (1, 2, 5) else "nowrap" if i < 5 else "opts"}">{_e(c)}</td>'
+                         for i, c in enumerate(r)) + "</tr>"
         for r in _protocol_rows(res.protocol)
     )
     parts.append('<h2 id="protocol">Protocol</h2>')

@@ -119,15 +119,20 @@ def _resolved_variants(suite: Suite, steps: int | None) -> dict[str, dict[str, A
 
 
 def estimate_seconds(cfg: Mapping[str, Any]) -> float:
-    """A rough single-thread CPU duration of a run from its resolved config (refined while running)."""
+    """A rough single-thread CPU duration of a run from its resolved config (for scheduling the longest runs
+    first and for the first ETA; the progress display corrects it with measured times)."""
     run, train = cfg["run"], cfg["train"]
-    units = int(train.get("n_critic", 1)) + 1
+    critic = int(train.get("n_critic", 1)) * (1.6 if "gp_weight" in (cfg.get("loss") or {}) else 1.0)
+    units = critic + 1
     mit = cfg.get("mitigation", {}) or {}
     if "unrolled" in mit:
-        k = next((int(v) for k, v in mit["unrolled"].items() if "step" in k and isinstance(v, int)), 5)
-        units += 2 * k
+        k = int(mit["unrolled"].get("steps", 5))
+        units += k * (3 if mit["unrolled"].get("second_order", True) else 1.5)
     arch = cfg.get("arch", {})
-    factor = (float(arch.get("hidden", 128)) / 128) ** 2 if run["arch"] == "mlp" else 40.0
+    if run["arch"] == "mlp":
+        factor = (float(arch.get("hidden", 128)) / 128) ** 2
+    else:
+        factor = 20.0 * (float(arch.get("width", 32)) / 32) ** 2
     return 4.0 + int(run["steps"]) * units * int(run["batch_size"]) / 256 * SECONDS_PER_UNIT * factor
 
 
@@ -320,6 +325,7 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
             "device": protocol["machine"], "completed": sum(r["status"] == "completed" for r in res.runs),
             "total": len(res.runs), "failed": len(res.failures), "seeds": ", ".join(map(str, seeds)),
             "n_seeds": len(seeds), "wall": fmt_duration(time.perf_counter() - t0) + (f" ({skipped} runs reused)" if skipped else ""),
+            "compute": fmt_duration(sum(r["seconds"] or 0 for r in res.runs)),
             "command": _command(opts), "eval_protocol": _eval_protocol(res), "workers": workers, "threads": threads,
         }
         outcome.report = build_report(res, out, meta)

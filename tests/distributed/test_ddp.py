@@ -186,7 +186,7 @@ def test_workers_stop_with_a_checkpoint_when_torchrun_is_killed(tmp_path):
         os.kill(pid, signal.SIGKILL)
     assert not survivors, "workers kept running after torchrun died"
     status = json.loads((run / "status.json").read_text())
-    assert status["status"] == "interrupted"
+    assert status["status"] == "interrupted", (status, (tmp_path / "train.log").read_text()[-4000:])
     assert _last_checkpoint(run) == status["step"]
 
 
