@@ -168,21 +168,35 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
         return _png(fig)
 
 
-def _real_data(dataset: str, run_dir: Path) -> tuple[np.ndarray, np.ndarray | None, float | None]:
-    """Real points (up to 4,000), mixture centres and std of a 2D dataset, as configured in ``run_dir``."""
+def _real_samples(dataset: str, run_dir: Path, n: int) -> tuple[Any, Any]:
+    """(up to ``n`` real samples as a tensor, DataInfo) of ``dataset`` as configured in ``run_dir``."""
+    import torch
+
     from ganzoo.engine.api import read_run_config
     from ganzoo.plugins import get_host
 
     cfg = read_run_config(run_dir)
     spec = get_host().datasets.get(dataset).with_options(cfg.dataset, prefix="dataset")
-    data = spec.build(data_root=None, seed=int(cfg.run["seed"]))
+    root = cfg.run.get("data_root") or None
+    data = spec.build(data_root=Path(root) if root else None, seed=int(cfg.run["seed"]))
     x = data.tensors[0] if data.tensors is not None else None
     if x is None:
-        import torch
+        x = torch.stack([data.dataset[i][0] for i in range(min(n, len(data.dataset)))])
+    return x[:n], data.info
 
-        x = torch.stack([data.dataset[i][0] for i in range(min(4000, len(data.dataset)))])
-    pts = x[:4000].float().numpy()
-    info = data.info
+
+def real_images_png(dataset: str, run_dir: Path, n: int = 64) -> bytes:
+    """A grid of ``n`` real images, to compare with the generated ones."""
+    from ganzoo.engine.samples import grid_png
+
+    x, _ = _real_samples(dataset, run_dir, n)
+    return grid_png(x.float(), nrow=8)
+
+
+def _real_data(dataset: str, run_dir: Path) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+    """Real points (up to 4,000), mixture centres and std of a 2D dataset, as configured in ``run_dir``."""
+    x, info = _real_samples(dataset, run_dir, 4000)
+    pts = x.float().numpy()
     centres = np.array(info.mode_centres, dtype=float) if info.mode_centres else None
     return pts, centres, info.mode_std
 

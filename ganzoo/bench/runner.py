@@ -203,6 +203,9 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
                         items.append((v.label, " · ".join(bits), p.read_bytes()))
                         break
             if items:
+                first = next(out / r["run_dir"] for v in group for r in v.runs if (out / r["run_dir"] / GRID_FILE).exists())
+                with contextlib.suppress(Exception):
+                    items.insert(0, ("real data", "training images, for comparison", plots.real_images_png(dataset, first)))
                 galleries[dataset] = items
         loss_png = None
         with contextlib.suppress(Exception):
