@@ -9,7 +9,6 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ganzoo.bench.progress import fmt_duration

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ganzoo.bench.results import BenchResults, collect, write_results
-from ganzoo.bench.suite import RunSpec, Suite, expand_runs, load_suite, user_tree, validate_components
+from ganzoo.bench.suite import Suite, expand_runs, load_suite, user_tree, validate_components
 from ganzoo.errors import ConfigError, GanzooError
 
 DEFAULT_OUT_ROOT = Path("bench-out")
