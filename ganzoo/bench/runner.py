@@ -231,6 +231,18 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
     return html_path
 
 
+def _make_readable(out: Path) -> None:
+    """Atomic writes create 0600 files; give the report files the usual permissions (by umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("suite.toml", "protocol.json", "results.json", "results.csv", "report.md", "report.html"):
+        with contextlib.suppress(OSError):
+            os.chmod(out / name, 0o666 & ~mask)
+    for f in (out / "figures").glob("*.png"):
+        with contextlib.suppress(OSError):
+            os.chmod(f, 0o666 & ~mask)
+
+
 def _device_text(device: str, workers: int, threads: int) -> str:
     if device == "cuda":
         import torch
@@ -322,6 +334,7 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
         write_results(res, out)
         outcome = BenchOutcome(out, res, pool.interrupted, len(records), skipped, failed, wall)
         if pool.interrupted or not opts.report:
+            _make_readable(out)
             return outcome
         meta = {
             "generated": now_text(), "version": __version__,
@@ -332,5 +345,6 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
             "command": _command(opts), "eval_protocol": _eval_protocol(res), "workers": workers, "threads": threads,
         }
         outcome.report = build_report(res, out, meta)
+        _make_readable(out)
         outcome.wall_time = time.perf_counter() - t0
         return outcome

@@ -42,6 +42,12 @@ DIVERGING = """
 name = "diverges"
 loss = "ns-gan"
 set = { "train.lr_d" = 1e30, "train.lr_g" = 1e30 }
+
+[[variants]]
+name = "badpack"
+loss = "ns-gan"
+mitigations = ["pacgan"]
+set = { "mitigation.pacgan.pack" = 3 }
 """
 
 

@@ -76,14 +76,16 @@ def test_a_failing_variant_is_reported_and_the_rest_complete(tmp_path: Path) -> 
     out = tmp_path / "out"
     r = run_bench_cli("--suite", str(suite), "--out", str(out), "--workers", "2", "--quiet")
     assert r.returncode == 1, r.stderr
-    assert "2 run(s) failed" in r.stderr and "Traceback" not in r.stderr
+    assert "4 run(s) failed" in r.stderr and "Traceback" not in r.stderr
     res = json.loads((out / "results.json").read_text())
     status = {(x["variant"], x["seed"]): x["status"] for x in res["runs"]}
-    assert [k for k, v in status.items() if v != "completed"] == [("diverges", 0), ("diverges", 1)]
-    assert {f["variant"] for f in res["failures"]} == {"diverges"}
-    assert all("NaN" in f["error"] for f in res["failures"])
+    assert sorted(k for k, v in status.items() if v != "completed") == [
+        ("badpack", 0), ("badpack", 1), ("diverges", 0), ("diverges", 1)]
+    assert {f["variant"] for f in res["failures"]} == {"diverges", "badpack"}
+    errors = {f["variant"]: f["error"] for f in res["failures"]}
+    assert "NaN" in errors["diverges"] and "not divisible by the pack size 3" in errors["badpack"]
     html = (out / "report.html").read_text()
-    assert 'id="failures"' in html and "NaN" in html
+    assert 'id="failures"' in html and "NaN" in html and "pack size 3" in html
     assert "## Failures" in (out / "report.md").read_text()
 
 
