@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.run_outcome import report_outcome
+from ganzoo.cli.run_outcome import finish
 
 
 @click.command("resume")
@@ -26,6 +26,6 @@ def command(run_dir: Path, steps: int | None, nproc: int, quiet: bool) -> None:
     from ganzoo.distributed.context import maybe_distributed
     from ganzoo.engine.api import resume_run
 
-    with maybe_distributed() as dist:
+    with maybe_distributed(destroy=False) as dist:
         result = resume_run(run_dir, steps=steps, quiet=quiet or not dist.is_main, **dist.trainer_kwargs())
-    report_outcome(result, dist.is_main)
+    finish(result, dist.is_main, dist.world_size)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganzoo.cli.run_outcome import report_outcome
+from ganzoo.cli.run_outcome import finish
 
 RUN_FLAGS = {
     "dataset": "run.dataset",
@@ -53,6 +53,6 @@ def command(config_file: Path | None, mitigations: tuple[str, ...], sets: tuple[
         sys.exit(launch_torchrun(sys.argv[1:], nproc))
     from ganzoo.distributed.context import maybe_distributed
 
-    with maybe_distributed() as dist:
+    with maybe_distributed(destroy=False) as dist:
         result = start_run(user, out, quiet=quiet or not dist.is_main, **dist.trainer_kwargs())
-    report_outcome(result, dist.is_main)
+    finish(result, dist.is_main, dist.world_size)

@@ -104,7 +104,11 @@ def _die_with_launcher() -> None:
 
 
 @contextlib.contextmanager
-def maybe_distributed() -> Iterator[DistContext]:
+def maybe_distributed(*, destroy: bool = True) -> Iterator[DistContext]:
+    """Join the torchrun process group when launched by torchrun (no-op otherwise).
+
+    ``destroy=False`` leaves the group for the process exit to clean up (the CLI ends workers with
+    ``os._exit`` after the trainer's final barrier)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         yield DistContext()
@@ -126,6 +130,6 @@ def maybe_distributed() -> Iterator[DistContext]:
     try:
         yield DistContext(dist.get_rank(), dist.get_world_size(), local_rank)
     finally:
-        if owned:
+        if owned and destroy:
             with contextlib.suppress(Exception):
                 dist.destroy_process_group()
