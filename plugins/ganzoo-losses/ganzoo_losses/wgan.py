@@ -18,7 +18,17 @@ def _critic_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
     return fake_logits.float().mean() - real_logits.float().mean()
 
 
-class WGAN(LossSpec):
+class _Wasserstein(LossSpec):
+    """The Wasserstein critic and generator objectives shared by ``wgan`` and ``wgan-gp``."""
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return _critic_loss(real_logits, fake_logits)
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return -fake_logits.float().mean()
+
+
+class WGAN(_Wasserstein):
     """The critic maximises E[D(x)] - E[D(G(z))]; Lipschitz continuity by weight clipping."""
 
     name = "wgan"
@@ -33,11 +43,6 @@ class WGAN(LossSpec):
     recommended = {"train.lr_g": 5e-5, "train.lr_d": 5e-5, "train.betas": [0.0, 0.99], "train.n_critic": 5}
     opts: Mapping[str, Any] = MappingProxyType({k: o.default for k, o in options.items()})
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        return _critic_loss(real_logits, fake_logits)
-
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        return -fake_logits.float().mean()
 
     def after_discriminator_step(self, discriminator: nn.Module) -> None:
         c = float(self.opts["clip"])
@@ -48,7 +53,7 @@ class WGAN(LossSpec):
                 p.clamp_(-c, c)
 
 
-class WGANGP(LossSpec):
+class WGANGP(_Wasserstein):
     """Wasserstein loss with a gradient penalty on real/fake interpolates instead of clipping."""
 
     name = "wgan-gp"
@@ -62,11 +67,6 @@ class WGANGP(LossSpec):
     recommended = {"train.lr_g": 1e-4, "train.lr_d": 1e-4, "train.betas": [0.0, 0.9], "train.n_critic": 5}
     opts: Mapping[str, Any] = MappingProxyType({k: o.default for k, o in options.items()})
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        return _critic_loss(real_logits, fake_logits)
-
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        return -fake_logits.float().mean()
 
     def penalty(
         self, discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
