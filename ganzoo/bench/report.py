@@ -170,11 +170,16 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: Seque
     return "\n".join(lines)
 
 
+def _pending_text(meta: Mapping[str, Any]) -> str:
+    n = meta.get("pending") or 0
+    return f", {n} not run yet (rerun without --variants to complete the suite)" if n else ""
+
+
 def render_markdown(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str, Any]) -> str:
     s = res.suite
     out = [f"# ganzoo bench: {s.name}", "", s.description, ""]
     out += [f"- **Generated**: {meta['generated']} · ganzoo {meta['version']} · {meta['device']}",
-            f"- **Runs**: {meta['completed']}/{meta['total']} completed, {meta['failed']} failed · seeds: {meta['seeds']} · "
+            f"- **Runs**: {meta['completed']}/{meta['total']} completed, {meta['failed']} failed{_pending_text(meta)} · seeds: {meta['seeds']} · "
             f"bench wall time: {meta['wall']} · run time (sum over runs): {meta.get('compute', '–')}",
             f"- **Ranked by**: {metric_info(s.primary_metric).label} ({'higher' if s.primary_direction == 'max' else 'lower'} is better), "
             "mean ± sample std over seeds", ""]
@@ -373,6 +378,7 @@ def render_html(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str,
     chips = [
         f'<span class="chip"><b>{meta["completed"]}/{meta["total"]}</b> runs completed</span>',
         f'<span class="chip {"bad" if failed else "ok"}"><b>{failed}</b> failed</span>',
+        *([f'<span class="chip bad"><b>{meta["pending"]}</b> not run yet</span>'] if meta.get("pending") else []),
         f'<span class="chip">{len(s.variants)} variants × {meta["n_seeds"]} seeds</span>',
         f'<span class="chip">wall time <b>{_e(meta["wall"])}</b></span>',
         f'<span class="chip" title="sum of every run\'s training and evaluation time">run time Σ <b>{_e(meta.get("compute", "–"))}</b></span>',

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import json
 import os
 import platform
 import shlex
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -50,6 +51,7 @@ class BenchOptions:
     argv: list[str] = field(default_factory=list)
     executor: str = "local"  # local | ray (ganzoo.bench.ray_executor)
     address: str | None = None  # Ray cluster address for executor "ray" (None: RAY_ADDRESS or a local Ray)
+    variants: tuple[str, ...] = ()  # glob patterns: run only these variants now (the report covers the whole suite)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class BenchOutcome:
     skipped: int
     failed: int
     wall_time: float
+    pending: int = 0  # runs of the suite not executed yet (outside --variants)
     report: Path | None = None
 
 
@@ -116,6 +119,21 @@ def _resolved_variants(suite: Suite, steps: int | None) -> dict[str, dict[str, A
         tree = user_tree(suite, v, seed=suite.seeds[0], steps=steps or v.steps, device="cpu")
         out[v.name] = config_mod.resolve(tree).to_dict()
     return out
+
+
+def select_variants(suite: Suite, patterns: Sequence[str]) -> set[str]:
+    """The suite's variant names matching any of the glob ``patterns`` (all of them when there are none)."""
+    names = [v.name for v in suite.variants]
+    if not patterns:
+        return set(names)
+    chosen: set[str] = set()
+    for pattern in patterns:
+        hits = fnmatch.filter(names, pattern)
+        if not hits:
+            raise ConfigError(f"--variants {pattern!r} matches no variant of suite {suite.name!r}; "
+                              f"its variants: {', '.join(names)}")
+        chosen.update(hits)
+    return chosen
 
 
 def estimate_seconds(cfg: Mapping[str, Any]) -> float:
@@ -269,6 +287,7 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
     if opts.steps is not None and opts.steps < 1:
         raise ConfigError(f"--steps {opts.steps}: expected a positive number")
     validate_components(suite)
+    selected = select_variants(suite, opts.variants)
     seeds = tuple(range(opts.seeds)) if opts.seeds else suite.seeds
     out = Path(opts.out) if opts.out else default_out(suite)
     device_req = opts.device or suite.device
@@ -307,14 +326,16 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
 
         # Tiny MLPs gain nothing from more threads, and spinning OpenMP threads slow them down badly on a busy machine.
         specs = [dataclasses.replace(s, threads=1 if resolved[s.variant]["run"]["arch"] == "mlp" else threads) for s in specs]
-        todo = [s for s in specs if not is_finished(s)]
+        todo = [s for s in specs if s.variant in selected and not is_finished(s)]
         estimates = {s.key: estimate_seconds({**resolved[s.variant], "run": {**resolved[s.variant]["run"], "steps": s.steps}})
                      for s in specs}
         todo.sort(key=lambda s: -estimates[s.key])  # longest first: a shorter makespan on the pool
-        skipped = len(specs) - len(todo)
+        deferred = sum(s.variant not in selected for s in specs)
+        skipped = len(specs) - len(todo) - deferred
         if not opts.quiet:
+            later = f", {deferred} outside --variants" if deferred else ""
             print(f"bench {suite.name}: {len(suite.variants)} variants × {len(seeds)} seeds = {len(specs)} runs "
-                  f"({skipped} already done) → {out}", file=stream, flush=True)
+                  f"({skipped} already done{later}) → {out}", file=stream, flush=True)
         progress = Progress(todo, estimates, workers=workers, skipped=skipped, quiet=opts.quiet, stream=stream,
                             title=f"bench {suite.name}")
         if opts.executor == "ray":
@@ -332,14 +353,15 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
         res = collect(suite, specs, out, protocol)
         res.wall_time = wall
         write_results(res, out)
-        outcome = BenchOutcome(out, res, pool.interrupted, len(records), skipped, failed, wall)
+        outcome = BenchOutcome(out, res, pool.interrupted, len(records), skipped, failed, wall,
+                               pending=sum(r["status"] == "missing" for r in res.runs))
         if pool.interrupted or not opts.report:
             _make_readable(out)
             return outcome
         meta = {
             "generated": now_text(), "version": __version__,
             "device": protocol["machine"], "completed": sum(r["status"] == "completed" for r in res.runs),
-            "total": len(res.runs), "failed": len(res.failures), "seeds": ", ".join(map(str, seeds)),
+            "total": len(res.runs), "failed": len(res.failures), "pending": outcome.pending, "seeds": ", ".join(map(str, seeds)),
             "n_seeds": len(seeds), "wall": fmt_duration(time.perf_counter() - t0) + (f" ({skipped} runs reused)" if skipped else ""),
             "compute": fmt_duration(sum(r["seconds"] or 0 for r in res.runs)),
             "command": _command(opts), "eval_protocol": _eval_protocol(res), "workers": workers, "threads": threads,

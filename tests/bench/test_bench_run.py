@@ -89,6 +89,34 @@ def test_a_failing_variant_is_reported_and_the_rest_complete(tmp_path: Path) -> 
     assert "## Failures" in (out / "report.md").read_text()
 
 
+def test_variants_runs_a_subset_now_and_the_plain_rerun_completes_the_suite(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path)
+    out = tmp_path / "out"
+    r = run_bench_cli("--suite", str(suite), "--out", str(out), "--workers", "2", "--quiet", "--variants", "ls*")
+    assert r.returncode == 0, r.stderr
+    assert "2 run(s) of the suite not run yet" in r.stdout
+    res = json.loads((out / "results.json").read_text())
+    status = {(x["variant"], x["seed"]): x["status"] for x in res["runs"]}
+    assert status == {("gan", 0): "missing", ("gan", 1): "missing", ("lsgan", 0): "completed", ("lsgan", 1): "completed"}
+    assert "2 not run yet" in (out / "report.md").read_text() and "not run yet" in (out / "report.html").read_text()
+    lsgan_ckpts = _checkpoint_mtimes(out)
+
+    rest = run_bench(BenchOptions(suite=suite, out=out, workers=2, quiet=True))
+    assert rest.ran == 2 and rest.skipped == 2 and rest.pending == 0
+    res = json.loads((out / "results.json").read_text())
+    assert {x["status"] for x in res["runs"]} == {"completed"}
+    assert {k: v for k, v in _checkpoint_mtimes(out).items() if k in lsgan_ckpts} == lsgan_ckpts
+    assert "not run yet" not in (out / "report.md").read_text()
+
+
+def test_a_variants_pattern_that_matches_nothing_is_a_clear_error(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path)
+    r = run_bench_cli("--suite", str(suite), "--out", str(tmp_path / "out"), "--quiet", "--variants", "gan,wgan*")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--variants 'wgan*' matches no variant of suite 'tiny'; its variants: gan, lsgan" in r.stderr
+    assert not (tmp_path / "out" / "runs").exists()
+
+
 def _wait_for(pred, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
