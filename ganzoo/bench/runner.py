@@ -4,7 +4,7 @@ worker pool, and writes results and the report into the output folder.
 Output folder layout::
 
     OUT/
-      suite.toml             the suite as run (after --seeds/--steps overrides: see protocol.json)
+      suite.toml             the suite file as given (--seeds/--steps/--device overrides: see protocol.json)
       protocol.json          seeds, steps, device, workers, eval protocol, resolved config per variant
       runs/<variant>/seed-<k>/   ordinary run directories, plus bench.json (record) and bench.log
       results.json, results.csv  one row per run and one aggregated row per variant
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ganzoo.bench.results import BenchResults, collect, write_results
-from ganzoo.bench.suite import Suite, expand_runs, load_suite, user_tree, validate_components
+from ganzoo.bench.suite import RunSpec, Suite, expand_runs, load_suite, user_tree, validate_components
 from ganzoo.errors import ConfigError, GanzooError
 
 DEFAULT_OUT_ROOT = Path("bench-out")
@@ -119,6 +119,24 @@ def _resolved_variants(suite: Suite, steps: int | None) -> dict[str, dict[str, A
         tree = user_tree(suite, v, seed=suite.seeds[0], steps=steps or v.steps, device="cpu")
         out[v.name] = config_mod.resolve(tree).to_dict()
     return out
+
+
+def _refuse_shorter_runs(todo: Sequence[RunSpec], out: Path) -> None:
+    """A run already trained beyond the steps now asked for (e.g. a ``--steps`` smoke test pointed at the
+    folder of a full bench) would be restarted from scratch, losing it: refuse instead."""
+    from ganzoo.bench.worker import read_record
+    from ganzoo.engine import checkpoint as ckpt
+
+    for spec in todo:
+        rec = read_record(spec.run_dir)
+        if rec.get("fingerprint") != spec.fingerprint:
+            continue
+        found = ckpt.list_checkpoints(spec.run_dir) if spec.run_dir.is_dir() else []
+        newest = max([int(rec.get("step") or 0)] + [step for step, _ in found])
+        if newest > spec.steps:
+            raise GanzooError(
+                f"--out {str(out)!r}: run {spec.variant}/seed-{spec.seed} is already at step {newest}, beyond the "
+                f"{spec.steps} steps asked for; rerunning would discard it. Use another --out (e.g. for --steps smoke runs)")
 
 
 def select_variants(suite: Suite, patterns: Sequence[str]) -> set[str]:
@@ -327,6 +345,7 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
         # Tiny MLPs gain nothing from more threads, and spinning OpenMP threads slow them down badly on a busy machine.
         specs = [dataclasses.replace(s, threads=1 if resolved[s.variant]["run"]["arch"] == "mlp" else threads) for s in specs]
         todo = [s for s in specs if s.variant in selected and not is_finished(s)]
+        _refuse_shorter_runs(todo, out)
         estimates = {s.key: estimate_seconds({**resolved[s.variant], "run": {**resolved[s.variant]["run"], "steps": s.steps}})
                      for s in specs}
         todo.sort(key=lambda s: -estimates[s.key])  # longest first: a shorter makespan on the pool

@@ -118,6 +118,7 @@ RESERVED_SET_KEYS = {
     "run.loss": "use the variant's `loss` field",
     "run.mitigations": "use the variant's `mitigations` field",
     "run.steps": "use `steps`",
+    "run.device": "use the suite's `device` or `ganzoo bench --device`",
 }
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 METRIC_RE = re.compile(r"^[a-z][a-z0-9_]*(\[[A-Za-z0-9_.:/-]+\])?$")

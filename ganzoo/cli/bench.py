@@ -45,7 +45,7 @@ def command(suite: str, seeds: int | None, workers: int | None, device: str | No
 
     Rerunning the same command resumes: finished runs are skipped, failed or interrupted ones are
     retried (from their last checkpoint). Exit status: 0 when every run completed, 1 when some runs
-    failed (listed in the report), 130 when interrupted.
+    failed (listed in the report), 2 for a bad suite file or option, 130 when interrupted.
     """
     if list_only:
         _list_suites()

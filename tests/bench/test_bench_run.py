@@ -117,6 +117,17 @@ def test_a_variants_pattern_that_matches_nothing_is_a_clear_error(tmp_path: Path
     assert not (tmp_path / "out" / "runs").exists()
 
 
+def test_a_smoke_run_into_the_folder_of_longer_runs_is_refused_and_loses_nothing(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path)
+    out = tmp_path / "out"
+    run_bench(BenchOptions(suite=suite, out=out, workers=2, quiet=True, variants=("gan",)))
+    before = _checkpoint_mtimes(out)
+    r = run_bench_cli("--suite", str(suite), "--out", str(out), "--quiet", "--steps", "10")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "is already at step 30, beyond the 10 steps asked for" in r.stderr and "Use another --out" in r.stderr
+    assert _checkpoint_mtimes(out) == before and {x["status"] for x in _records(out).values()} == {"completed"}
+
+
 def _wait_for(pred, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
