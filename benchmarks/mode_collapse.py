@@ -372,7 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         device = f"CPU only ({os.cpu_count()} cores, {platform.processor() or platform.machine()}), torch {torch.__version__}, " \
                  f"{args.workers} worker processes × 1 torch thread; no GPU"
         lines = [
-            "## Mode collapse on 2D mixtures",
+            "## Mode collapse on 2D mixtures: schedule variations (benchmarks/mode_collapse.py)",
+            "",
+            "Shorter schedules, extra variants (minibatch discrimination, a tuned *ganzoo best*) and fewer seeds than the "
+            "full protocol above (`ganzoo bench --suite mode-collapse-2d`), run with `benchmarks/mode_collapse.py`.",
             "",
             "The 2D ring/grid protocol of VEEGAN and GDPP (networks of Metz et al.): G z (256-d normal) → 128 tanh → "
             "128 tanh → 2; D 2 → 128 tanh → 128 tanh → 1; Adam β1 0.5 (β2 0.999), lr D 1e-4, lr G 1e-3; batch 512 "

@@ -459,9 +459,19 @@ def parse_suite(data: Mapping[str, Any], *, source: str) -> Suite:
         kind = c.str("error_kind", "std")
         if kind not in ("std", "se"):
             raise c.fail("error_kind", "'std' or 'se'")
+        dataset = c.str("dataset", required=True)
+        datasets = sorted({v.dataset for v in variants})
+        if dataset not in datasets:
+            raise SuiteError(f"{label}: key 'dataset': {dataset!r} is not a dataset of this suite's variants ({', '.join(datasets)})")
+        values, errors = c.number_table("values"), c.number_table("errors")
+        for key, table in (("values", values), ("errors", errors)):
+            unknown = sorted(set(table) - set(all_metrics))
+            if unknown:
+                raise SuiteError(f"{label}: key '{key}': {', '.join(map(repr, unknown))} is not one of the suite's "
+                                 f"metrics ({', '.join(all_metrics)})")
         published.append(PublishedRow(
-            model=c.str("model", required=True), dataset=c.str("dataset", required=True),
-            source=c.str("source", required=True), values=c.number_table("values"), errors=c.number_table("errors"),
+            model=c.str("model", required=True), dataset=dataset,
+            source=c.str("source", required=True), values=values, errors=errors,
             error_kind=kind, variant=variant, protocol=c.str("protocol", ""), note=c.str("note", ""),
         ))
 

@@ -48,6 +48,12 @@ def test_parse_tiny_suite(tiny_suite: Path) -> None:
          "unknown metric 'fdi'"),
         (BASE, "missing required key 'variants'"),
         (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n'
+                '[[published]]\nmodel = "GAN"\ndataset = "ring8"\nsource = "p"\nvalues = { mdoes = 1 }\n',
+         "published[0]: key 'values': 'mdoes' is not one of the suite's metrics (modes)"),
+        (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n'
+                '[[published]]\nmodel = "GAN"\ndataset = "grid25"\nsource = "p"\nvalues = { modes = 1 }\n',
+         "published[0]: key 'dataset': 'grid25' is not a dataset of this suite's variants (ring8)"),
+        (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n'
                 '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n', "defined twice"),
     ],
 )
