@@ -9,6 +9,19 @@ from ganzoo import ArchitectureSpec, DataInfo, Option
 from ganzoo.specs import Discriminator
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky-relu": lambda: nn.LeakyReLU(0.2)}
+INITS = ("torch", "xavier")
+
+
+def init_linear_layers(module: nn.Module, scheme: str) -> nn.Module:
+    """``"torch"``: keep PyTorch's ``nn.Linear`` initialisation; ``"xavier"``: Glorot-uniform weights and zero
+    biases, the TensorFlow ``fully_connected`` default used by the reference code of the 2D protocol."""
+    if scheme == "xavier":
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_uniform_(layer.weight)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
+    return module
 
 
 def _stack(sizes: list[int], activation: str, norm: str | None) -> list[nn.Module]:
@@ -46,6 +59,8 @@ class MLP(ArchitectureSpec):
         "d_depth": Option(2, "hidden layers in the discriminator", minimum=1),
         "activation": Option("relu", "hidden activation", choices=tuple(ACTIVATIONS)),
         "g_batch_norm": Option(False, "BatchNorm in the generator's hidden layers"),
+        "init": Option("torch", "weight initialisation: PyTorch's nn.Linear default, or xavier (Glorot uniform, zero "
+                       "bias: TensorFlow's default, as in the reference code of the 2D protocol)", choices=INITS),
     }
 
     def supports(self, info: DataInfo) -> str | None:
@@ -55,9 +70,12 @@ class MLP(ArchitectureSpec):
 
     def build_generator(self, info: DataInfo) -> nn.Module:
         o = self.opts
-        return MLPGenerator(o["latent_dim"], info.dim, o["hidden"], o["g_depth"], o["activation"], o["g_batch_norm"])
+        gen = MLPGenerator(o["latent_dim"], info.dim, o["hidden"], o["g_depth"], o["activation"], o["g_batch_norm"])
+        return init_linear_layers(gen, o["init"])
 
     def build_discriminator(self, info: DataInfo, *, batch_norm: bool) -> Discriminator:
         o = self.opts
         features = nn.Sequential(nn.Flatten(), *_stack([info.dim] + [o["hidden"]] * o["d_depth"], o["activation"], None))
-        return Discriminator(features, o["hidden"])
+        disc = Discriminator(features, o["hidden"])
+        init_linear_layers(disc, o["init"])
+        return disc
