@@ -240,10 +240,13 @@ def builtin_suite_names() -> list[str]:
 
 
 def load_suite(spec: str | Path) -> Suite:
-    """A built-in suite by name, or a suite file by path (anything ending in ``.toml`` or existing)."""
+    """A built-in suite by name, or a suite file by path (anything ending in ``.toml``, or an existing path
+    that is not a built-in name: ``--suite quick`` stays the built-in suite even where a folder ``quick``
+    exists, such as the bench's own output folder)."""
     text_spec = str(spec)
     path = Path(text_spec)
-    if text_spec.endswith(".toml") or path.exists():
+    names = builtin_suite_names()
+    if text_spec.endswith(".toml") or (path.exists() and text_spec not in names):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -251,7 +254,6 @@ def load_suite(spec: str | Path) -> Suite:
         except OSError as exc:
             raise SuiteError(f"cannot read suite file {text_spec!r}: {exc.strerror}") from None
         return parse_suite_text(text, source=text_spec)
-    names = builtin_suite_names()
     if text_spec not in names:
         import difflib
 

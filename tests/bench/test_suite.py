@@ -102,6 +102,15 @@ def test_cli_bad_suite_file_exits_2_with_one_line(tmp_path: Path) -> None:
     assert r.returncode == 2 and "did you mean 'quick'" in r.stderr
 
 
+def test_a_builtin_name_wins_over_a_folder_of_that_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "quick").mkdir()  # e.g. the output folder of an earlier `ganzoo bench --out quick`
+    assert load_suite("quick").name == "quick"
+    (tmp_path / "notasuite").mkdir()
+    with pytest.raises(SuiteError, match="cannot read suite file 'notasuite'"):
+        load_suite("notasuite")
+
+
 def test_cli_list(tmp_path: Path) -> None:
     r = run_bench_cli("--list")
     assert r.returncode == 0, r.stderr
