@@ -247,7 +247,9 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
                 r, pts = row[ci]
                 ax.scatter(real[:, 0], real[:, 1], s=1.5, color="#9ecae1", alpha=0.35, linewidths=0, rasterized=True)
                 if pts is None:
-                    ax.text(0.5, 0.5, r["status"], transform=ax.transAxes, ha="center", va="center", color="#c44e52", fontsize=8)
+                    pending = r["status"] == "missing"
+                    ax.text(0.5, 0.5, "not run yet" if pending else r["status"], transform=ax.transAxes, ha="center",
+                            va="center", color="#8a94a6" if pending else "#c44e52", fontsize=8)
                     ax.set_title(f"seed {r['seed']}", fontsize=7.5, fontweight="normal")
                     continue
                 pts = pts[np.isfinite(pts).all(axis=1)]

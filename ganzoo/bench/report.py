@@ -280,6 +280,7 @@ tr.pubhead td { background: #fbf8ef; color:#7a5d00; font-size: 12px; font-weight
 tr.pub td { background: #fffdf5; color: #5b4a14; font-style: italic; }
 tr.pub td.num { font-style: normal; }
 tr.fail td { color: #9b1c1c; }
+tr.pending td { color: #8a94a6; font-style: italic; }
 sup.ref { font-size: 10px; color: #7a5d00; font-style: normal; }
 .notes { font-size: 12.5px; color: var(--muted); margin: 6px 0 0; }
 .notes ol { margin: 4px 0 0 18px; padding: 0; }
@@ -324,7 +325,8 @@ def _summary_table_html(res: BenchResults, dataset: str, group: Sequence[Variant
             title = ", ".join(fmt_value(m, x) for x in st.values) if st and st.values else ""
             cells.append(f'<td class="{cls}" title="per seed: {_e(title)}">{_e(fmt_stat(m, st))}</td>')
         ok = f"{v.completed}/{len(v.runs)}"
-        fail = ' class="fail"' if v.completed == 0 else ""
+        pending = all(r["status"] == "missing" for r in v.runs)
+        fail = (' class="pending" title="not run yet"' if pending else ' class="fail"') if v.completed == 0 else ""
         body.append(
             f"<tr{fail}><td class=\"rank\">{v.rank or '–'}</td>"
             f'<td class="variant" title="{_e(v.name)}"><span class="swatch" style="background:{colors[v.name]}"></span>{_e(v.label)}</td>'
