@@ -33,6 +33,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from ganzoo.bench.suite import load_suite
+from ganzoo.config import set_dotted
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 IMAGES = REPO / "docs" / "images" / "mode-collapse"
@@ -40,19 +43,12 @@ START, END = "<!-- mode-collapse:start -->", "<!-- mode-collapse:end -->"
 NUM_SAMPLES = 2_500
 SAMPLE_SEED = 12_345
 
-PROTOCOL_SET: dict[str, Any] = {
-    "arch.latent_dim": 256,
-    "arch.hidden": 128,
-    "arch.g_depth": 2,
-    "arch.d_depth": 2,
-    "arch.activation": "tanh",
-    "run.batch_size": 512,
-    "train.lr_g": 1e-3,
-    "train.lr_d": 1e-4,
-    "train.betas": [0.5, 0.999],
-    "train.n_critic": 1,
-}
-WGAN_GP_SET = {"train.lr_g": 1e-4, "train.lr_d": 1e-4, "train.betas": [0.0, 0.9], "train.n_critic": 5}
+# The protocol's settings and the published rows are the bench suite's (one source of truth).
+SUITE = load_suite("mode-collapse-2d")
+ERROR_LABELS = {"modes": "modes", "high_quality": "HQ", "reverse_kl": "KL"}
+LOGGING_KEYS = ("train.log_every", "train.sample_every", "train.checkpoint_every")
+PROTOCOL_SET: dict[str, Any] = {k: v for k, v in SUITE.sets.items() if k not in LOGGING_KEYS}
+WGAN_GP_SET: dict[str, Any] = dict(SUITE.variant("ring8-wgan-gp").sets)
 
 # name -> (label, loss, mitigations, overrides on top of PROTOCOL_SET)
 VARIANTS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
@@ -77,42 +73,6 @@ DEFAULT_VARIANTS = list(VARIANTS)
 DATASETS = ("ring8", "grid25")
 COSTLY = {"unrolled5", "wgan-gp", "minibatch-discrimination"}
 
-# Published rows: (model, source, our variant to set beside it or None, modes, hq %, reverse KL, errors)
-PUBLISHED: dict[str, list[tuple[str, str, str | None, float, float, float | None, str]]] = {
-    "ring8": [
-        ("GAN", "VEEGAN Table 1", "gan", 1, 99.3, None, ""),
-        ("ALI", "VEEGAN Table 1", None, 2.8, 0.13, None, ""),
-        ("Unrolled GAN (5 steps)", "VEEGAN Table 1", "unrolled5", 7.6, 35.6, None, ""),
-        ("VEEGAN", "VEEGAN Table 1", None, 8, 52.9, None, ""),
-        ("WGAN-GP", "GDPP Table 1", "wgan-gp", 6.8, 59.6, None, ""),
-        ("GDPP-GAN", "GDPP Table 1", None, 8.0, 71.7, None, ""),
-        ("GAN", "PacGAN Table 1", "gan", 6.3, 98.2, 0.45, "modes ±0.5, KL ±0.09 (s.e.)"),
-        ("ALI", "PacGAN Table 1", None, 6.6, 97.6, 0.36, "modes ±0.3, KL ±0.04 (s.e.)"),
-        ("PacGAN2", "PacGAN Table 1", "pacgan2", 7.9, 95.6, 0.07, "modes ±0.1, KL ±0.03 (s.e.)"),
-        ("PacGAN3", "PacGAN Table 1", "pacgan3", 7.8, 97.7, 0.10, "modes ±0.1, KL ±0.02 (s.e.)"),
-        ("PacGAN4", "PacGAN Table 1", "pacgan4", 7.8, 95.9, 0.07, "modes ±0.1, KL ±0.02 (s.e.)"),
-    ],
-    "grid25": [
-        ("GAN", "VEEGAN Table 1", "gan", 3.3, 0.5, None, ""),
-        ("ALI", "VEEGAN Table 1", None, 15.8, 1.6, None, ""),
-        ("Unrolled GAN (5 steps)", "VEEGAN Table 1", "unrolled5", 23.6, 16, None, ""),
-        ("VEEGAN", "VEEGAN Table 1", None, 24.6, 40, None, ""),
-        ("WGAN-GP", "GDPP Table 1", "wgan-gp", 24.2, 28.7, None, ""),
-        ("GDPP-GAN", "GDPP Table 1", None, 24.8, 68.5, None, ""),
-        ("GAN", "PacGAN Table 1", "gan", 17.3, 94.8, 0.70, "modes ±0.8, KL ±0.07 (s.e.)"),
-        ("ALI", "PacGAN Table 1", None, 24.1, 95.7, 0.14, "modes ±0.4, KL ±0.03 (s.e.)"),
-        ("PacGAN2", "PacGAN Table 1", "pacgan2", 23.8, 91.3, 0.13, "modes ±0.7, KL ±0.04 (s.e.)"),
-        ("PacGAN3", "PacGAN Table 1", "pacgan3", 24.6, 94.2, 0.06, "modes ±0.4, KL ±0.02 (s.e.)"),
-        ("PacGAN4", "PacGAN Table 1", "pacgan4", 24.8, 93.6, 0.04, "modes ±0.2, KL ±0.01 (s.e.)"),
-    ],
-}
-PUBLISHED_PROTOCOL = {
-    "VEEGAN Table 1": "mean of 5 runs; same networks as ours, 25k iterations",
-    "GDPP Table 1": "mean of 5 runs; same networks as ours, 25k iterations",
-    "PacGAN Table 1": "10 trials; G 4×[400, BN, ReLU], D maxout, batch 100, lr 1e-4 β1 0.8, 400 epochs",
-}
-
-
 def run_config(variant: str, dataset: str, seed: int, steps: int) -> dict[str, Any]:
     _, loss, mitigations, extra = VARIANTS[variant]
     flat = {**PROTOCOL_SET, **extra}
@@ -122,14 +82,7 @@ def run_config(variant: str, dataset: str, seed: int, steps: int) -> dict[str, A
         "train": {"log_every": max(1, steps // 20), "sample_every": 0, "checkpoint_every": 0, "tensorboard": False},
     }
     for key, value in flat.items():
-        section, _, rest = key.partition(".")
-        node = tree.setdefault(section, {})
-        if section == "mitigation":
-            name, _, opt = rest.partition(".")
-            node = node.setdefault(name, {})
-            node[opt] = value
-        else:
-            node[rest] = value
+        set_dotted(tree, key.split("."), value)
     return tree
 
 
@@ -218,10 +171,13 @@ def tables(results: list[dict[str, Any]], variants: list[str], datasets: list[st
                 f"{s['all_modes']}/{s['n']} | {s['goal']}/{s['n']} | protocol networks, {s['steps']:,} steps"
                 f"{' (not 25k)' if s['steps'] != 25_000 else ''}, ~{s['train_s']:.0f} s/run |"
             )
-        for model, source, _, modes, hq, kl, err in PUBLISHED[ds]:
+        for p in (p for p in SUITE.published if p.dataset == ds):
+            kl = p.values.get("reverse_kl")
             kl_s = "–" if kl is None else f"{kl:.2f}"
-            note = PUBLISHED_PROTOCOL[source] + (f"; {err}" if err else "")
-            out.append(f"| {model} | *published* ({source}) | {modes} | {hq} | {kl_s} | – | – | {note} |")
+            err = ", ".join(f"{ERROR_LABELS[m]} ±{e:g}" for m, e in p.errors.items())
+            note = p.protocol + (f"; {err} ({'s.e.' if p.error_kind == 'se' else 'std'})" if err else "")
+            out.append(f"| {p.model} | *published* ({p.source}) | {p.values['modes']:g} | "
+                       f"{round(100 * p.values['high_quality'], 4):g} | {kl_s} | – | – | {note} |")
         out.append("")
     return "\n".join(out)
 
