@@ -221,6 +221,8 @@ def render_markdown(res: BenchResults, figures: Sequence[Figure], meta: Mapping[
     if res.failures:
         out += ["## Failures", "", _md_table(["variant", "seed", "error", "log"],
                 [[r["variant"], str(r["seed"]), r["error"] or "", f"{r['run_dir']}/bench.log"] for r in res.failures]), ""]
+    if meta.get("figure_problems"):
+        out += ["## Figures not drawn", ""] + [f"- {t}" for t in meta["figure_problems"]] + [""]
     out += ["## Protocol", ""]
     if s.protocol:
         out += [s.protocol.strip(), ""]
@@ -437,6 +439,10 @@ def render_html(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str,
                      "Rerunning the same command retries them (from their last checkpoint when there is one).</p>"
                      f"<table><thead><tr><th>variant</th><th class=\"num\">seed</th><th>type</th><th>error</th><th>log</th></tr>"
                      f"</thead><tbody>{rows}</tbody></table>")
+    if meta.get("figure_problems"):
+        parts.append('<h2 id="figure-problems">Figures not drawn</h2><p class="notes">Drawing these figures failed; '
+                     "the tables and the other figures are complete.</p><ul>"
+                     + "".join(f"<li><code>{_e(t)}</code></li>" for t in meta["figure_problems"]) + "</ul>")
     prow = "".join(
         "<tr>" + "".join(f'<td class="{"num" if i in (1, 2, 5) else "nowrap" if i < 5 else "opts"}">{_e(c)}</td>'
                          for i, c in enumerate(r)) + "</tr>"

@@ -23,7 +23,7 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -208,19 +208,27 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
 
     figures: list[Figure] = []
     galleries: dict[str, list[tuple[str, str, bytes]]] = {}
+    problems: list[str] = meta.setdefault("figure_problems", [])
+
+    def draw(what: str, make: Callable[..., Any], *args: Any) -> Any:
+        """``make(*args)``; a figure that fails is left out of the report and named in it, the rest go on."""
+        try:
+            return make(*args)
+        except Exception as exc:  # a plotting bug must not cost the results of a finished bench
+            problems.append(f"{what}: {type(exc).__name__}: {exc}")
+            return None
+
     for dataset, group in res.by_dataset().items():
         metrics = res.metrics_of(dataset)
-        with contextlib.suppress(Exception):
+        png = draw(f"metrics-{dataset}", plots.metrics_figure, res, dataset, metrics)
+        if png:
             figures.append(Figure(
                 f"metrics-{dataset}", f"{dataset}: metrics per variant",
                 "Bars: mean over seeds; black whiskers: ± 1 sample std; dots: individual seeds"
                 + ("; white diamonds: the published value for the matching model." if any(
                     p.dataset == dataset and p.variant for p in res.suite.published) else ".")
-                + " Variants in rank order (best at the top).",
-                plots.metrics_figure(res, dataset, metrics), "metrics", dataset))
-        png = None
-        with contextlib.suppress(Exception):
-            png = plots.samples_2d_figure(res, dataset, out)
+                + " Variants in rank order (best at the top).", png, "metrics", dataset))
+        png = draw(f"samples-{dataset}", plots.samples_2d_figure, res, dataset, out)
         if png:
             figures.append(Figure(
                 f"samples-{dataset}", f"{dataset}: generated samples",
@@ -240,27 +248,29 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
                         break
             if items:
                 first = next(out / r["run_dir"] for v in group for r in v.runs if (out / r["run_dir"] / GRID_FILE).exists())
-                with contextlib.suppress(Exception):
-                    items.insert(0, ("real data", "training images, for comparison", plots.real_images_png(dataset, first)))
+                real = draw(f"real-images-{dataset}", plots.real_images_png, dataset, first)
+                if real:
+                    items.insert(0, ("real data", "training images, for comparison", real))
                 galleries[dataset] = items
-        loss_png = None
-        with contextlib.suppress(Exception):
-            loss_png = plots.loss_figure(res, dataset, out)
+        loss_png = draw(f"losses-{dataset}", plots.loss_figure, res, dataset, out)
         if loss_png:
             figures.append(Figure(
                 f"losses-{dataset}", f"{dataset}: training losses",
                 "Discriminator (blue) and generator (orange) loss per logging interval; one line style per seed. "
                 "Losses of different objectives are not comparable with each other.", loss_png, "losses", dataset))
-    with contextlib.suppress(Exception):
-        png = plots.throughput_figure(res)
-        if png:
-            figures.append(Figure("speed", "Training time per run",
-                                  "Mean ± std over seeds of the training wall time of one run (this machine, "
-                                  f"{meta['workers']} parallel workers × {meta['threads']} threads).", png, "speed"))
+    png = draw("speed", plots.throughput_figure, res)
+    if png:
+        figures.append(Figure("speed", "Training time per run",
+                              "Mean ± std over seeds of the training wall time of one run (this machine, "
+                              f"{meta['workers']} parallel workers × {meta['threads']} threads).", png, "speed"))
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     for f in figures:
         write_bytes(fig_dir / f"{f.key}.png", f.png)
+    drawn = {f"{f.key}.png" for f in figures}
+    for stale in fig_dir.glob("*.png"):  # figures of an earlier report that this one does not have
+        if stale.name not in drawn:
+            stale.unlink()
     write_text(out / "report.md", render_markdown(res, figures, meta))
     html_path = out / "report.html"
     write_text(html_path, render_html(res, figures, meta, plots.variant_colors(res), galleries))
@@ -386,6 +396,8 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
             "command": _command(opts), "eval_protocol": _eval_protocol(res), "workers": workers, "threads": threads,
         }
         outcome.report = build_report(res, out, meta)
+        for problem in meta["figure_problems"]:
+            print(f"warning: figure not drawn: {problem}", file=stream, flush=True)
         _make_readable(out)
         outcome.wall_time = time.perf_counter() - t0
         return outcome

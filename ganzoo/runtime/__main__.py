@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from ganzoo.errors import GanzooError
+from ganzoo.cli.common import GanzooGroup
 from ganzoo.runtime.cli import command
 
 
-class _Group(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GanzooError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """ganzoo's PyTorch-free runtime for exported generators."""
 

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from ganzoo.engine.atomic import atomic_path  # stdlib only: no torch
 from ganzoo.runtime.errors import ConfigError
 
 MAX_PNG_SAMPLES = 4096
 SUFFIXES = (".png", ".npy")
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path next to ``path``, renamed onto it only when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-        raise
 
 
 def write_npy(path: Path, batches: Iterable[np.ndarray], n: int) -> tuple[int, ...]:

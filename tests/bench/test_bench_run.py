@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -87,6 +88,32 @@ def test_a_failing_variant_is_reported_and_the_rest_complete(tmp_path: Path) -> 
     html = (out / "report.html").read_text()
     assert 'id="failures"' in html and "NaN" in html and "pack size 3" in html
     assert "## Failures" in (out / "report.md").read_text()
+
+
+def test_a_figure_that_cannot_be_drawn_is_named_and_the_rest_of_the_report_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ganzoo.bench import plots
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("no loss curves today")
+
+    suite = write_suite(tmp_path, steps=20)
+    out = tmp_path / "out"
+    assert run_bench(BenchOptions(suite=suite, out=out, workers=2, quiet=True)).ran == 4
+    assert (out / "figures" / "losses-ring8.png").is_file()
+
+    monkeypatch.setattr(plots, "loss_figure", broken)
+    log = io.StringIO()
+    outcome = run_bench(BenchOptions(suite=suite, out=out, workers=2, quiet=True, stream=log))
+    assert outcome.skipped == 4 and outcome.failed == 0
+    assert "warning: figure not drawn: losses-ring8: RuntimeError: no loss curves today" in log.getvalue()
+    md = (out / "report.md").read_text()
+    assert "## Figures not drawn" in md and "- losses-ring8: RuntimeError: no loss curves today" in md
+    assert "figures/metrics-ring8.png" in md and "figures/losses-ring8.png" not in md
+    html = (out / "report.html").read_text()
+    assert 'id="figure-problems"' in html and "no loss curves today" in html
+    assert (out / "figures" / "samples-ring8.png").is_file() and not (out / "figures" / "losses-ring8.png").exists()
+    assert len(json.loads((out / "results.json").read_text())["runs"]) == 4
 
 
 def test_variants_runs_a_subset_now_and_the_plain_rerun_completes_the_suite(tmp_path: Path) -> None:
