@@ -20,22 +20,17 @@ def report_outcome(result: object, is_main: bool = True) -> None:
 
 
 def finish(result: object, is_main: bool, world_size: int) -> None:
-    """Report the outcome; a torchrun worker then leaves at once.
-
-    By now the checkpoint, samples and status are written and every rank has passed the trainer's
-    final barrier. Skipping interpreter teardown avoids a known race in which C++ threads of the
-    process group / DDP reducer abort the process ("terminate called without an active
-    exception") after the run has already succeeded."""
+    """Report the outcome; a torchrun worker then leaves at once (see
+    :func:`ganzoo.distributed.context.leave_worker`): by now the checkpoint, samples and status are
+    written and every rank has passed the trainer's final barrier."""
     if world_size <= 1:
         report_outcome(result, is_main)
         return
-    import os
+    from ganzoo.distributed.context import leave_worker
 
     code = 0
     try:
         report_outcome(result, is_main)
     except SystemExit as exc:
         code = int(exc.code or 0)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    leave_worker(code)

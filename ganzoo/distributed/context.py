@@ -14,7 +14,7 @@ import inspect
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from ganzoo.errors import ConfigError
 
@@ -107,8 +107,8 @@ def _die_with_launcher() -> None:
 def maybe_distributed(*, destroy: bool = True) -> Iterator[DistContext]:
     """Join the torchrun process group when launched by torchrun (no-op otherwise).
 
-    ``destroy=False`` leaves the group for the process exit to clean up (the CLI ends workers with
-    ``os._exit`` after the trainer's final barrier)."""
+    ``destroy=False`` leaves the group for the process exit to clean up: end the worker with
+    :func:`leave_worker` once its results are saved, as the CLI does."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         yield DistContext()
@@ -133,3 +133,17 @@ def maybe_distributed(*, destroy: bool = True) -> Iterator[DistContext]:
         if owned and destroy:
             with contextlib.suppress(Exception):
                 dist.destroy_process_group()
+
+
+def leave_worker(code: int = 0) -> NoReturn:
+    """End a torchrun worker at once, skipping interpreter teardown.
+
+    Call it after every rank has passed the trainer's final barrier and the results are written.
+    Tearing down the process group (or the interpreter) there races with the C++ threads of gloo and
+    the DDP reducer, which now and then abort a run that already succeeded ("terminate called
+    without an active exception", SIGABRT)."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

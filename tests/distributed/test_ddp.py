@@ -253,3 +253,14 @@ def test_importing_ganzoo_imports_neither_ray_nor_torch_distributed_run():
             "bad = [m for m in ('ray', 'torch.distributed.run') if m in sys.modules]; assert not bad, bad")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120)
     assert res.returncode == 0, res.stderr
+
+
+def test_leave_worker_flushes_output_and_exits_with_its_code(tmp_path):
+    """A worker ends through os._exit: buffered output must still arrive, with the code given."""
+    code = ("import sys; from ganzoo.distributed.context import leave_worker;"
+            "sys.stdout.write('saved'); sys.stderr.write('warned'); leave_worker(3); print('unreachable')")
+    env = {k: v for k, v in _env().items() if k != "PYTHONUNBUFFERED"}  # piped output is buffered
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 3
+    assert res.stdout == "saved"
+    assert res.stderr == "warned"
