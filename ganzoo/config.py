@@ -46,6 +46,8 @@ TRAIN_OPTIONS: dict[str, Option] = {
     "n_critic": Option(1, "discriminator steps per generator step", minimum=1),
     "ema": Option(False, "keep an exponential moving average of the generator (used for sampling and export)"),
     "ema_decay": Option(0.999, "EMA decay", minimum=0.0, maximum=1.0),
+    "ema_start": Option(0, "generator steps before the EMA starts averaging (until then it copies the generator)",
+                        minimum=0),
     "log_every": Option(100, "steps between metrics.jsonl rows", minimum=1),
     "sample_every": Option(500, "steps between sample grids (0: only at the end)", minimum=0),
     "checkpoint_every": Option(1000, "steps between checkpoints (0: only at the end)", minimum=0),

@@ -137,7 +137,7 @@ class Trainer:
         fp16 = run["precision"] == "fp16"
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=fp16)
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=fp16)
-        self.ema = EMA(self.G, float(train["ema_decay"])) if train["ema"] else None
+        self.ema = EMA(self.G, float(train["ema_decay"]), int(train["ema_start"])) if train["ema"] else None
         self.n_critic = int(train["n_critic"])
         # One global latent stream, identical on every rank: each rank keeps its slice (see _z).
         self.latent_rng = torch.Generator(device=self.device).manual_seed(self.seed * 7 + 3)
@@ -316,7 +316,7 @@ class Trainer:
         finally:
             self.D.requires_grad_(True)
         if self.ema is not None:
-            self.ema.update(self.G)
+            self.ema.update(self.G, self.step)
         return loss.detach()
 
     def train_step(self) -> None:

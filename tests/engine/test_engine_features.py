@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from ganzoo.cli import cli
 from ganzoo.config import resolve
-from ganzoo.engine.api import load_generator, start_run
+from ganzoo.engine.api import load_generator, resume_run, start_run
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError
 from ganzoo.plugins import get_host
@@ -76,6 +76,32 @@ def test_ema_used_for_sampling_and_export(tmp_path):
     assert with_ema.sampling_generator is with_ema.ema.shadow
     without = _trainer(ring8_user(1), tmp_path)
     assert without.sampling_generator is without.G
+
+
+def test_ema_copies_the_generator_until_ema_start_then_averages(tmp_path):
+    t = _trainer(ring8_user(5, ema=True, ema_decay=0.9, ema_start=3), tmp_path)
+    for _ in range(3):  # generator steps 0, 1, 2: the shadow is the generator
+        t.train_step()
+        for k, v in t.G.state_dict().items():
+            assert torch.equal(t.ema.shadow.state_dict()[k], v), (t.step, k)
+    before = {k: v.clone() for k, v in t.ema.shadow.state_dict().items()}
+    t.train_step()  # step 3: the first average
+    G, shadow = t.G.state_dict(), t.ema.shadow.state_dict()
+    for k in G:
+        torch.testing.assert_close(shadow[k], 0.9 * before[k] + 0.1 * G[k])
+    assert any(not torch.equal(shadow[k], G[k]) for k in G)
+
+
+def test_ema_start_survives_resume(tmp_path):
+    """A resumed run keeps copying before ema_start and averaging after it, as one straight run."""
+    user = ring8_user(6, ema=True, ema_decay=0.9, ema_start=4, checkpoint_every=2)
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    start_run(user, straight)
+    start_run(ring8_user(3, ema=True, ema_decay=0.9, ema_start=4, checkpoint_every=2), split)
+    resume_run(split, steps=6)
+    a, b = final_state(straight), final_state(split)
+    for k in a["ema"]:
+        assert torch.equal(a["ema"][k], b["ema"][k]), k
 
 
 def test_no_host_sync_in_a_training_step(tmp_path, monkeypatch):

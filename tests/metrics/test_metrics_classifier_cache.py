@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,15 +35,12 @@ class TrainSpy:
 def test_trains_caches_and_loads_without_training(host: PluginHost, cache_dir: Path,
                                                   monkeypatch: pytest.MonkeyPatch, make_toy: Callable) -> None:
     spy = TrainSpy(monkeypatch)
-    t0 = time.perf_counter()
     clf = get_classifier("toy-digits", host=host, cache_dir=cache_dir)
-    first = time.perf_counter() - t0
     assert spy.calls == 1
     assert isinstance(clf, DomainClassifier)
     assert clf.name == "classifier:toy-digits"
     assert clf.num_classes == TOY_CLASSES and clf.channels == 1 and clf.resolution == 8
     assert clf.accuracy >= 0.95
-    assert first < 30
     x, y = make_toy()
     pred = clf.predict(x)
     assert pred.dtype == torch.int64 and (pred == y).float().mean() >= 0.95
