@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,27 +11,14 @@ import pytest
 import torch
 
 from ganzoo.plugins import get_host
-from images_testdata import idx_bytes, tiny_digits
+from ganzoo_images.testdata import write_mnist_split
 
 
 @pytest.fixture
 def write_split() -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
     """``write_split(folder, split="test", n=20, gz=True)`` writes an MNIST-style split there and
     returns its ``(images, labels)``."""
-
-    def write(folder: Path, split: str = "test", n: int = 20, gz: bool = True, seed: int = 0):
-        folder.mkdir(parents=True, exist_ok=True)
-        images, labels = tiny_digits(n, seed)
-        prefix = "t10k" if split == "test" else "train"
-        for name, data in ((f"{prefix}-images-idx3-ubyte", images), (f"{prefix}-labels-idx1-ubyte", labels)):
-            blob = idx_bytes(data)
-            if gz:
-                (folder / (name + ".gz")).write_bytes(gzip.compress(blob))
-            else:
-                (folder / name).write_bytes(blob)
-        return images, labels.long()
-
-    return write
+    return write_mnist_split
 
 
 @pytest.fixture(autouse=True)

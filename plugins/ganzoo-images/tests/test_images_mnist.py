@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from ganzoo.errors import DataUnavailableError, GanzooError
 from ganzoo_images.idx import read_idx
 
-from images_testdata import idx_bytes, tiny_digits
+from ganzoo_images.testdata import idx_bytes, tiny_digits
 
 
 def expected_float(images: torch.Tensor) -> torch.Tensor:
