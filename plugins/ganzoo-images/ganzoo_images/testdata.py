@@ -8,7 +8,6 @@ makes torchvision accept fake CIFAR-10 batches and is for tests only.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -17,10 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["CIFAR10_FOLDER", "idx_bytes", "tiny_digits", "write_mnist_split", "write_cifar10", "trust_cifar10",
-           "write_image_folder", "LOCAL_FILES"]
+from ganzoo_images.cifar import CIFAR_FOLDER
 
-CIFAR10_FOLDER = "cifar-10-batches-py"
+__all__ = ["idx_bytes", "tiny_digits", "write_mnist_split", "write_cifar10", "trust_cifar10",
+           "write_image_folder", "LOCAL_FILES"]
 
 
 def idx_bytes(data: torch.Tensor) -> bytes:
@@ -57,7 +56,7 @@ def write_cifar10(root: Path, n_per_batch: int = 4) -> dict[str, tuple[np.ndarra
 
     Their md5 sums are not the official ones, so ganzoo refuses to read them until
     :func:`trust_cifar10` is applied."""
-    folder = root / CIFAR10_FOLDER
+    folder = root / CIFAR_FOLDER
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     batches = {}
@@ -70,17 +69,14 @@ def write_cifar10(root: Path, n_per_batch: int = 4) -> dict[str, tuple[np.ndarra
     return batches
 
 
-def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
 def trust_cifar10(root: Path, patch: Callable[[Any, str, Any], None]) -> None:
     """Make torchvision's md5 table match the files :func:`write_cifar10` wrote under ``root``.
 
     Tests only: pass ``monkeypatch.setattr`` so the official table is restored afterwards."""
     from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import calculate_md5 as _md5
 
-    folder = root / CIFAR10_FOLDER
+    folder = root / CIFAR_FOLDER
     patch(CIFAR10, "train_list", [[f"data_batch_{i}", _md5(folder / f"data_batch_{i}")] for i in range(1, 6)])
     patch(CIFAR10, "test_list", [["test_batch", _md5(folder / "test_batch")]])
     patch(CIFAR10, "meta", {**CIFAR10.meta, "md5": _md5(folder / "batches.meta")})

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from ganzoo.errors import DataUnavailableError
-from ganzoo_images.testdata import CIFAR10_FOLDER, trust_cifar10, write_cifar10
+from ganzoo_images.cifar import CIFAR_FOLDER
+from ganzoo_images.testdata import trust_cifar10, write_cifar10
 
 
 class _Touch:
@@ -42,7 +43,7 @@ def test_loads_checked_folder(tmp_path: Path, trust_fake_files, build_dataset, d
     assert torch.allclose(x, expected) and int(y) == labels[2]
     assert len(build_dataset("cifar10", {}, tmp_path)) == 20  # train: 5 batches
     # --data-root may also name the cifar-10-batches-py folder itself
-    assert len(build_dataset("cifar10", {"split": "test"}, tmp_path / CIFAR10_FOLDER)) == 4
+    assert len(build_dataset("cifar10", {"split": "test"}, tmp_path / CIFAR_FOLDER)) == 4
     x64, _ = build_dataset("cifar10", {"split": "test", "resolution": 64}, tmp_path).dataset[0]
     assert x64.shape == (3, 64, 64) and float(x64.min()) >= -1 and float(x64.max()) <= 1
     assert downloads == []
@@ -51,18 +52,18 @@ def test_loads_checked_folder(tmp_path: Path, trust_fake_files, build_dataset, d
 def test_unofficial_files_are_never_unpickled(tmp_path: Path, build_dataset, downloads) -> None:
     write_cifar10(tmp_path)
     marker = tmp_path / "pwned"
-    (tmp_path / CIFAR10_FOLDER / "data_batch_1").write_bytes(pickle.dumps(_Touch(marker)))
+    (tmp_path / CIFAR_FOLDER / "data_batch_1").write_bytes(pickle.dumps(_Touch(marker)))
     with pytest.raises(DataUnavailableError) as err:
         build_dataset("cifar10", {}, tmp_path)
     msg = str(err.value)
-    assert str(tmp_path / CIFAR10_FOLDER) in msg and "data_batch_1 (md5 mismatch)" in msg
+    assert str(tmp_path / CIFAR_FOLDER) in msg and "data_batch_1 (md5 mismatch)" in msg
     assert not marker.exists() and downloads == []
 
 
 def test_missing_file_is_named(tmp_path: Path, trust_fake_files, build_dataset) -> None:
     write_cifar10(tmp_path)
     trust_fake_files(tmp_path)
-    (tmp_path / CIFAR10_FOLDER / "data_batch_3").unlink()
+    (tmp_path / CIFAR_FOLDER / "data_batch_3").unlink()
     with pytest.raises(DataUnavailableError, match=r"data_batch_3 \(missing\)"):
         build_dataset("cifar10", {"split": "test"}, tmp_path)
 
@@ -71,7 +72,7 @@ def test_missing_offline_one_clear_error(tmp_path: Path, data_dir: Path, build_d
     with pytest.raises(DataUnavailableError) as err:
         build_dataset("cifar10", {"split": "test"}, tmp_path)
     msg = str(err.value)
-    assert "'cifar10'" in msg and "'test'" in msg and CIFAR10_FOLDER in msg
+    assert "'cifar10'" in msg and "'test'" in msg and CIFAR_FOLDER in msg
     assert str(tmp_path) in msg and str(data_dir) in msg and "--data-root" in msg and "simulated offline" in msg
     assert downloads and downloads[0]["root"] == tmp_path and "cifar-10-python.tar.gz" in downloads[0]["url"]
     assert capsys.readouterr().out == ""
