@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tracemalloc
 
 import numpy as np
@@ -16,6 +14,7 @@ from ganzoo import runtime
 from ganzoo.cli import cli
 from ganzoo.runtime import output as out_mod
 from ganzoo.runtime.session import GeneratorSession
+from tests.conftest import run_ganzoo
 
 
 def _run(*args: str):
@@ -113,11 +112,9 @@ def test_model_without_metadata(ring8_onnx, tmp_path):
     assert g.latent_dim == 8 and g.sample_shape == (2,) and g.metadata == {}
 
 
-def _run_without_gpu(*args: str) -> subprocess.CompletedProcess[str]:
+def _run_without_gpu(*args: object) -> subprocess.CompletedProcess[str]:
     """``ganzoo`` in a fresh process that sees no CUDA device, on any machine."""
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.run([sys.executable, "-m", "ganzoo", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return run_ganzoo(*map(str, args), env={"CUDA_VISIBLE_DEVICES": ""}, timeout=120)
 
 
 def test_explicit_gpu_provider_without_device(ring8_onnx, tmp_path):
