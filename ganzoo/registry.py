@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import difflib
 import re
 from collections.abc import Iterator
@@ -40,11 +42,37 @@ def validate_component(kind: str, spec: Any) -> str:
         raise InvalidComponentError(
             f"{kind} {name!r} does not implement required method(s): {', '.join(missing)}"
         )
+    _reject_v1_contract(kind, name, spec)
     base = COMPONENT_KINDS[kind]
     abstract = sorted(getattr(type(spec), "__abstractmethods__", ()) or ())
     if isinstance(spec, base) and abstract:
         raise InvalidComponentError(f"{kind} {name!r} does not implement required method(s): {', '.join(abstract)}")
     return name
+
+
+_V1_METHODS: dict[str, dict[str, str]] = {
+    "mitigation": {
+        "prepare_batch": "transform(x, ctx) for augmentation, batch_needs(ctx) for packing",
+        "discriminator_info": "batch_needs(ctx)",
+    },
+}
+"""Methods of the first contracts that the engine no longer calls, and what replaced them."""
+
+
+def _reject_v1_contract(kind: str, name: str, spec: Any) -> None:
+    """A component written for the first contracts fails here with what to change, not mid-run."""
+    for method, instead in _V1_METHODS.get(kind, {}).items():
+        if callable(getattr(spec, method, None)):
+            raise InvalidComponentError(
+                f"{kind} {name!r} defines {method}(), which contracts v2 replaced by {instead} (see docs/plugins.md)"
+            )
+    if kind == "loss":
+        params = list(inspect.signature(spec.generator_loss).parameters)
+        if params[:2] != ["real_logits", "fake_logits"]:
+            raise InvalidComponentError(
+                f"loss {name!r}: generator_loss{tuple(params)} must be generator_loss(real_logits, fake_logits, "
+                f"ctx=None) under contracts v2 (see docs/plugins.md)"
+            )
 
 
 class Registry(Generic[T]):

@@ -34,8 +34,15 @@ __all__ = [
     "LossSpec",
     "DatasetSpec",
     "MitigationSpec",
+    "StepContext",
+    "SetupContext",
+    "BatchContext",
+    "Batch",
     "DiscriminatorStep",
     "GeneratorStep",
+    "BatchNeeds",
+    "HeadFeature",
+    "generator_num_classes",
     "COMPONENT_KINDS",
 ]
 
@@ -149,7 +156,8 @@ class Component:
 
 @dataclass(frozen=True)
 class DataInfo:
-    """What a dataset looks like. Architectures build their networks from it."""
+    """What a dataset looks like. Architectures build their networks from it; metrics read the
+    typed mode and reference facts below (the core never special-cases a dataset's name)."""
 
     name: str
     kind: Literal["vector", "image"]
@@ -158,15 +166,27 @@ class DataInfo:
     value_range: tuple[float, float] = (-1.0, 1.0)
     """Range of the values; images are always in [-1, 1]. For vectors, a bounding box of the data."""
     num_classes: int | None = None
-    """Number of label classes when the data carries labels, else None."""
+    """Number of label classes when the data carries labels, else None. Batches then carry labels
+    and conditional architectures may use them."""
+    class_names: tuple[str, ...] | None = None
+    """Names of the classes (``num_classes`` of them), when known."""
     num_modes: int | None = None
     """Number of known modes, for mode-coverage metrics (e.g. 8 for ring8, 1000 for stacked-mnist)."""
     mode_centres: tuple[tuple[float, ...], ...] | None = None
     """Centres of a Gaussian mixture (2D protocol), else None."""
     mode_std: float | None = None
     """Standard deviation of each mixture component (2D protocol), else None."""
+    mode_num_samples: int | None = None
+    """Generated samples of this dataset's mode protocol (e.g. 26,000 for stacked MNIST as VEEGAN and
+    PacGAN); None: the protocol's default (2,500 for 2D mixtures, 10,000 for a classifier)."""
+    stacked_from: str | None = None
+    """Name of the dataset whose images form each channel (stacked MNIST: ``"mnist"``): the domain
+    classifier is trained on that dataset and applied per channel, and modes are digit triples."""
+    fidelity_reference: str | None = None
+    """A torch-fidelity registered input holding this data's reference statistics (e.g.
+    ``"cifar10-train"``), used for FID/KID when the data is at its native resolution."""
     extras: Mapping[str, Any] = field(default_factory=dict)
-    """Free-form hints for metrics and plugins (e.g. how labels map to modes)."""
+    """Free-form, JSON-serialisable hints for a plugin's own metrics and components."""
 
     @property
     def channels(self) -> int:
@@ -183,6 +203,11 @@ class DataInfo:
             n *= s
         return n
 
+    @property
+    def conditional(self) -> bool:
+        """Whether samples carry class labels."""
+        return bool(self.num_classes)
+
     def replace(self, **changes: Any) -> "DataInfo":
         return replace(self, **changes)
 
@@ -192,8 +217,8 @@ class GanData:
     """A built dataset: its description and a map-style torch ``Dataset``.
 
     Items are ``(x, y)``: ``x`` a float32 tensor of ``info.shape`` in ``info.value_range`` and ``y``
-    an int64 label (``-1`` when unlabelled). ``tensors`` optionally gives the whole data as
-    ``(X, Y)`` so the engine can keep it on the device without a DataLoader.
+    an int64 label in ``[0, info.num_classes)`` (``-1`` when unlabelled). ``tensors`` optionally
+    gives the whole data as ``(X, Y)`` so the engine can keep it on the device without a DataLoader.
     """
 
     info: DataInfo
@@ -220,21 +245,32 @@ class DatasetSpec(Component, abc.ABC):
 
 class Discriminator(nn.Module):
     """The discriminator contract: ``features`` maps a batch to flat features ``[N, feature_dim]``
-    and ``head`` maps those to one logit per sample. ``forward`` returns logits of shape ``[N]``.
+    and ``head`` maps those to one logit per sample; ``forward(x, labels=None)`` returns ``[N]``.
 
-    Mitigations may replace ``head`` (minibatch discrimination, minibatch stddev) or wrap layers
-    (spectral norm); architectures only need to build ``features``.
+    With ``num_classes`` set it is a projection discriminator (Miyato & Koyama 2018): the logit
+    gains ``<embed(y), features(x)>``, so any architecture's discriminator can be class-conditional.
+    The engine owns ``head``: mitigations add per-batch features to it through
+    :meth:`MitigationSpec.head_feature`; architectures only build ``features``.
     """
 
-    def __init__(self, features: nn.Module, feature_dim: int, head: nn.Module | None = None) -> None:
+    def __init__(
+        self, features: nn.Module, feature_dim: int, head: nn.Module | None = None, *, num_classes: int | None = None
+    ) -> None:
         super().__init__()
         self.features = features
         self.feature_dim = int(feature_dim)
         self.head = head if head is not None else nn.Linear(self.feature_dim, 1)
+        self.num_classes = int(num_classes) if num_classes else None
+        if self.num_classes:
+            self.embed = nn.Embedding(self.num_classes, self.feature_dim)
+            nn.init.normal_(self.embed.weight, std=self.feature_dim**-0.5)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x).flatten(1)
-        return self.head(h).reshape(-1)
+        out = self.head(h).reshape(-1)
+        if self.num_classes and labels is not None:
+            out = out + (self.embed(labels) * h).sum(dim=1).to(out.dtype)
+        return out
 
 
 @dataclass
@@ -247,8 +283,11 @@ class ArchitectureSpec(Component, abc.ABC):
     """An architecture plugin: builds a generator and a discriminator from a :class:`DataInfo`.
 
     The generator must be an ``nn.Module`` with an int attribute ``latent_dim`` whose
-    ``forward(z)`` maps ``z: [N, latent_dim]`` to ``[N, *info.shape]`` in ``info.value_range``
-    (conditional generators also take ``labels: [N]`` int64 and set ``num_classes``).
+    ``forward(z)`` maps ``z: [N, latent_dim]`` to ``[N, *info.shape]`` in ``info.value_range``.
+    A class-conditional generator sets the int attribute ``num_classes`` and its forward is
+    ``forward(z, labels)`` with ``labels: [N]`` int64; the engine then samples labels uniformly,
+    passes them to G and to a conditional discriminator, and exports them as the ONNX input
+    ``labels``.
     """
 
     kind: ClassVar[str] = "architecture"
@@ -264,9 +303,110 @@ class ArchitectureSpec(Component, abc.ABC):
 
     @abc.abstractmethod
     def build_discriminator(self, info: DataInfo, *, batch_norm: bool) -> Discriminator:
-        """Build the discriminator for inputs described by ``info`` (which mitigations such as
-        PacGAN may have changed). ``batch_norm`` is False when the loss or a mitigation needs
-        per-sample gradients (gradient penalties); honour it."""
+        """Build the discriminator for inputs described by ``info`` (the engine's packing may have
+        multiplied its channels or features). ``batch_norm`` is False when the loss or a mitigation
+        needs per-sample gradients (gradient penalties); honour it."""
+
+
+def generator_num_classes(generator: nn.Module) -> int | None:
+    """The number of classes a conditional generator takes, or None for an unconditional one."""
+    n = getattr(generator, "num_classes", None)
+    return int(n) if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+
+
+# --------------------------------------------------------------------------- contexts
+
+
+@dataclass
+class StepContext:
+    """Where training stands. Every per-step hook gets a context extending this one."""
+
+    step: int
+    """Generator steps completed before this update (0 in the first update)."""
+    total_steps: int
+    """The run's ``run.steps`` (a resumed, extended run sees the new total)."""
+    device: torch.device
+    info: DataInfo
+    """The dataset's description (not the packed discriminator input)."""
+
+    @property
+    def progress(self) -> float:
+        """``step / total_steps`` in [0, 1]: the usual input of a schedule."""
+        return min(1.0, self.step / max(1, self.total_steps))
+
+
+@dataclass
+class SetupContext:
+    """What a mitigation sees while a run is assembled (before the first step)."""
+
+    info: DataInfo
+    batch_size: int
+    """The global batch size (real and fake samples per discriminator update)."""
+    total_steps: int
+    device: torch.device
+    loss: "LossSpec"
+
+
+@dataclass
+class BatchContext(StepContext):
+    """What :meth:`MitigationSpec.transform` sees: one real or fake batch on its way to D."""
+
+    role: Literal["real", "fake"]
+    player: Literal["discriminator", "generator"]
+    """Whose update the batch is for."""
+    labels: torch.Tensor | None = None
+
+
+@dataclass
+class Batch:
+    """A raw batch: samples and their labels (None for unlabelled data or an unconditional run)."""
+
+    x: torch.Tensor
+    labels: torch.Tensor | None = None
+
+
+@dataclass
+class DiscriminatorStep(StepContext):
+    """A discriminator update: what its loss, penalty and the mitigations' regularisers see."""
+
+    discriminator: Callable[..., torch.Tensor]
+    """``discriminator(x, labels=None)``: D as the engine calls it, on prepared inputs."""
+    real: torch.Tensor
+    """Real batch as D sees it (transformed and packed)."""
+    fake: torch.Tensor
+    real_logits: torch.Tensor
+    fake_logits: torch.Tensor
+    real_labels: torch.Tensor | None = None
+    fake_labels: torch.Tensor | None = None
+
+
+@dataclass
+class GeneratorStep(StepContext):
+    """A generator update: what its loss and the mitigations' generator hooks see."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    """The raw discriminator module (its parameters are the real state; do not modify in place)."""
+    z: torch.Tensor
+    fake: torch.Tensor
+    """Generator output for ``z`` (not yet prepared for the discriminator)."""
+    loss: "LossSpec"
+    sample_real: Callable[[], Batch]
+    """Draws a fresh real batch (raw, as the dataset provides it)."""
+    sample_latent: Callable[[int], tuple[torch.Tensor, torch.Tensor | None]]
+    """``sample_latent(n)``: ``n`` fresh latents and, for a conditional generator, ``n`` labels
+    (else None), from the run's latent stream."""
+    prepare: Callable[[torch.Tensor, BatchContext], torch.Tensor]
+    """Applies every mitigation's transform and the engine's packing to a raw batch."""
+    discriminator_objective: Callable[[nn.Module, Batch, Batch], torch.Tensor]
+    """``f(D, real, fake)``: the full discriminator loss (loss + penalty + regularisers) that the
+    engine minimises for ``D`` on raw batches; use it to simulate discriminator steps."""
+    lr_d: float
+    betas_d: tuple[float, float]
+    labels: torch.Tensor | None = None
+    """The labels the fakes were generated for (conditional runs), else None."""
+    real: Batch | None = None
+    """The real batch whose logits the loss asked for (:attr:`LossSpec.needs_real_logits`), else None."""
 
 
 # --------------------------------------------------------------------------- losses
@@ -275,84 +415,75 @@ class ArchitectureSpec(Component, abc.ABC):
 class LossSpec(Component, abc.ABC):
     """A GAN objective. Required: :meth:`discriminator_loss` and :meth:`generator_loss`.
 
-    ``recommended`` carries the optimizer settings the loss is known to work with
-    (``train.lr_g``, ``train.lr_d``, ``train.betas``, ``train.n_critic``).
+    Both players' terms get the real and the fake logits. The generator's real logits cost one
+    discriminator forward on a real batch, so the engine computes them only for a loss that sets
+    :attr:`needs_real_logits` (relativistic losses); otherwise ``real_logits`` is None there.
+    ``recommended`` carries the optimizer settings the loss is known to work with.
     """
 
     kind: ClassVar[str] = "loss"
     batch_norm_ok: ClassVar[bool] = True
     """False when the discriminator must not use BatchNorm (per-sample gradient penalties)."""
+    needs_real_logits: ClassVar[bool] = False
+    """True when :meth:`generator_loss` uses ``real_logits``."""
 
     @abc.abstractmethod
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
         """Scalar loss the discriminator minimises."""
 
     @abc.abstractmethod
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        """Scalar loss the generator minimises."""
+    def generator_loss(
+        self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, ctx: GeneratorStep | None = None
+    ) -> torch.Tensor:
+        """Scalar loss the generator minimises. ``real_logits`` are D's logits (with gradients
+        blocked from D) on a fresh real batch when :attr:`needs_real_logits`, else None."""
 
-    def penalty(
-        self, discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
-    ) -> torch.Tensor | None:
-        """Optional extra discriminator term (e.g. a gradient penalty), already weighted.
-
-        ``discriminator`` is a callable (already including any input preparation such as packing);
-        ``real`` and ``fake`` are the (prepared) inputs. Computed in fp32 by the engine."""
+    def penalty(self, ctx: DiscriminatorStep) -> torch.Tensor | None:
+        """Optional extra discriminator term (e.g. a gradient penalty), already weighted; the engine
+        computes it in fp32 from ``ctx.discriminator``, ``ctx.real`` and ``ctx.fake``."""
         return None
 
-    def after_discriminator_step(self, discriminator: nn.Module) -> None:
+    def after_discriminator_step(self, discriminator: nn.Module, ctx: StepContext) -> None:
         """Called after each optimizer step of the discriminator (e.g. weight clipping)."""
 
 
 # --------------------------------------------------------------------------- mitigations
 
 
+@dataclass(frozen=True)
+class BatchNeeds:
+    """What a mitigation needs of the discriminator's batch; the engine combines every mitigation's
+    needs (packs multiply) and checks the result once, whatever the order."""
+
+    pack: int = 1
+    """Raw samples packed into one discriminator input (PacGAN's m); the engine concatenates them
+    along the first (channel / feature) axis."""
+    min_batch: int = 1
+    """Discriminator inputs a batch must have at least (after packing)."""
+    group: int = 1
+    """The discriminator batch must split into groups of ``min(group, batch)`` (minibatch stddev)."""
+
+
 @dataclass
-class DiscriminatorStep:
-    """What a mitigation sees during a discriminator update."""
+class HeadFeature:
+    """Per-batch features a mitigation appends to the discriminator's flat features:
+    ``module`` maps ``[N, in_features]`` to ``[N, in_features + extra]``."""
 
-    step: int
-    discriminator: Callable[[torch.Tensor], torch.Tensor]
-    """The discriminator as called by the engine (input preparation included)."""
-    real: torch.Tensor
-    """Real batch as the discriminator sees it (after :meth:`MitigationSpec.prepare_batch`)."""
-    fake: torch.Tensor
-    real_logits: torch.Tensor
-    fake_logits: torch.Tensor
-
-
-@dataclass
-class GeneratorStep:
-    """What a mitigation sees during a generator update."""
-
-    step: int
-    generator: nn.Module
-    discriminator: nn.Module
-    """The raw discriminator module (its parameters are the real state; do not modify in place)."""
-    z: torch.Tensor
-    fake: torch.Tensor
-    """Generator output for ``z`` (not yet prepared for the discriminator)."""
-    loss: LossSpec
-    sample_real: Callable[[], torch.Tensor]
-    """Draws a fresh real batch (raw, as the dataset provides it)."""
-    sample_latent: Callable[[int], torch.Tensor]
-    prepare: Callable[[torch.Tensor], torch.Tensor]
-    """Applies every mitigation's batch preparation (e.g. packing) to a raw batch."""
-    discriminator_objective: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
-    """``f(D, real_raw, fake_raw)``: the full discriminator loss (loss + penalty + regularisers)
-    that the engine minimises for ``D``; use it to simulate discriminator steps."""
-    lr_d: float
-    betas_d: tuple[float, float]
+    module: nn.Module
+    extra: int
 
 
 class MitigationSpec(Component):
-    """A mode-collapse mitigation. Every method is optional; the default changes nothing.
+    """A mode-collapse mitigation or regulariser. Every method is optional; the default changes nothing.
 
-    The engine calls, in order: :meth:`check` at set-up; :meth:`discriminator_info` before the
-    discriminator is built; :meth:`wrap_generator` / :meth:`wrap_discriminator` after; then every
-    step :meth:`prepare_batch` on real and fake batches before the discriminator sees them,
-    :meth:`discriminator_regularizer` in the D update, and :meth:`discriminator_for_generator`
-    and :meth:`generator_regularizer` in the G update.
+    At set-up the engine calls :meth:`check`, :meth:`batch_needs` and :meth:`head_feature` (whose
+    modules it appends to D's head, in order), then :meth:`wrap_generator` / :meth:`wrap_discriminator`
+    on the finished networks. Every step it calls :meth:`transform` on each real and fake batch before
+    packing, :meth:`discriminator_regularizer` in the D update and :meth:`discriminator_for_generator`
+    and :meth:`generator_regularizer` in the G update. A mitigation with state that must survive a
+    resume returns it from :meth:`state_dict`. No hook sees another mitigation's name.
     """
 
     kind: ClassVar[str] = "mitigation"
@@ -360,35 +491,48 @@ class MitigationSpec(Component):
     changes_generator: ClassVar[bool] = False
     """True when :meth:`wrap_generator` changes the generator (export tests cover these)."""
 
-    def check(self, *, info: DataInfo, batch_size: int, loss: LossSpec, mitigations: Sequence[str]) -> None:
+    def check(self, ctx: SetupContext) -> None:
         """Raise :class:`ganzoo.errors.IncompatibleError` when this mitigation cannot work here."""
 
-    def discriminator_info(self, info: DataInfo) -> DataInfo:
-        """What the discriminator's input looks like (e.g. PacGAN packs m samples on channels)."""
-        return info
+    def batch_needs(self, ctx: SetupContext) -> BatchNeeds:
+        """What this mitigation needs of the discriminator batch (packing, minimum, grouping)."""
+        return BatchNeeds()
 
-    def wrap_generator(self, generator: nn.Module) -> nn.Module:
+    def head_feature(self, in_features: int, ctx: SetupContext) -> HeadFeature | None:
+        """Per-batch features to append to D's flat features before its final linear layer."""
+        return None
+
+    def wrap_generator(self, generator: nn.Module, ctx: SetupContext) -> nn.Module:
         return generator
 
-    def wrap_discriminator(self, discriminator: Discriminator) -> Discriminator:
+    def wrap_discriminator(self, discriminator: Discriminator, ctx: SetupContext) -> Discriminator:
+        """Change the finished discriminator (its head features included), e.g. spectral norm."""
         return discriminator
 
-    def prepare_batch(self, x: torch.Tensor) -> torch.Tensor:
-        """Transform a real or fake batch before the discriminator sees it."""
+    def transform(self, x: torch.Tensor, ctx: BatchContext) -> torch.Tensor:
+        """Transform a raw real or fake batch before D sees it (augmentation, instance noise);
+        differentiable for fakes in the generator update."""
         return x
 
-    def discriminator_regularizer(self, step: DiscriminatorStep) -> torch.Tensor | None:
+    def discriminator_regularizer(self, ctx: DiscriminatorStep) -> torch.Tensor | None:
         """Extra (weighted) term added to the discriminator's loss."""
         return None
 
-    def discriminator_for_generator(self, discriminator: nn.Module, step: GeneratorStep) -> nn.Module:
+    def discriminator_for_generator(self, discriminator: nn.Module, ctx: GeneratorStep) -> nn.Module:
         """The discriminator the generator's loss is computed through (e.g. an unrolled copy).
         Must not change ``discriminator``'s parameters or buffers."""
         return discriminator
 
-    def generator_regularizer(self, step: GeneratorStep) -> torch.Tensor | None:
+    def generator_regularizer(self, ctx: GeneratorStep) -> torch.Tensor | None:
         """Extra (weighted) term added to the generator's loss."""
         return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """State to keep in checkpoints (tensors, numbers); {} for a stateless mitigation."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
 
 COMPONENT_KINDS: dict[str, type[Component]] = {
@@ -405,13 +549,16 @@ REQUIRED_METHODS: dict[str, tuple[str, ...]] = {
     "dataset": ("build",),
     "mitigation": (
         "check",
-        "discriminator_info",
+        "batch_needs",
+        "head_feature",
         "wrap_generator",
         "wrap_discriminator",
-        "prepare_batch",
+        "transform",
         "discriminator_regularizer",
         "discriminator_for_generator",
         "generator_regularizer",
+        "state_dict",
+        "load_state_dict",
     ),
 }
 """Methods each kind must have (the base classes provide the optional ones)."""

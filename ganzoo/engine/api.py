@@ -15,10 +15,11 @@ from ganzoo import config as config_mod
 from ganzoo.config import RunConfig
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.atomic import write_text
-from ganzoo.engine.components import assemble, info_from_dict
+from ganzoo.engine.components import assemble, info_from_dict, sample_latent
+from ganzoo.engine.step import generate
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
 from ganzoo.plugins import get_host
-from ganzoo.specs import DataInfo
+from ganzoo.specs import DataInfo, generator_num_classes
 
 CONFIG_FILE = "config.toml"
 
@@ -123,19 +124,42 @@ class LoadedGenerator:
     def architecture(self) -> str:
         return str(self.config.run["arch"])
 
-    @torch.no_grad()
-    def sample(self, n: int, *, seed: int = 0, batch_size: int = 1024) -> torch.Tensor:
-        """``n`` samples as a float tensor on the CPU, generated in batches."""
-        from ganzoo.engine.components import sample_latent
+    @property
+    def num_classes(self) -> int | None:
+        """Classes of a conditional generator, else None."""
+        return generator_num_classes(self.generator)
 
+    @torch.no_grad()
+    def sample(self, n: int, *, seed: int = 0, batch_size: int = 1024, labels: int | torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` samples as a float tensor on the CPU, generated in batches. A conditional generator
+        samples class ``labels`` (an int for one class, or ``n`` labels); by default classes in turn
+        (``i % num_classes``), so every class is equally represented."""
         device = next(self.generator.parameters()).device
         g = torch.Generator().manual_seed(seed)
+        y = class_labels(n, self.num_classes, labels)
         out = []
         for start in range(0, n, batch_size):
             k = min(batch_size, n - start)
             z = sample_latent(k, self.latent_dim, self.latent_distribution, torch.device("cpu"), g).to(device)
-            out.append(self.generator(z).float().cpu())
+            yk = y[start : start + k].to(device) if y is not None else None
+            out.append(generate(self.generator, z, yk).float().cpu())
         return torch.cat(out) if out else torch.empty(0, *self.info.shape)
+
+
+def class_labels(n: int, num_classes: int | None, labels: int | torch.Tensor | None) -> torch.Tensor | None:
+    """Labels for ``n`` samples of a generator with ``num_classes`` (None for an unconditional one):
+    ``labels`` as given (an int: that class), or each class in turn."""
+    if not num_classes:
+        if labels is not None:
+            raise ConfigError("this generator is not class-conditional; it takes no class label")
+        return None
+    if labels is None:
+        return torch.arange(n) % num_classes
+    y = torch.full((n,), int(labels), dtype=torch.long) if isinstance(labels, int) else torch.as_tensor(labels, dtype=torch.long)
+    if y.shape != (n,) or bool(((y < 0) | (y >= num_classes)).any()):
+        bad = int(labels) if isinstance(labels, int) else y.tolist()[:5]
+        raise ConfigError(f"class {bad}: expected {n} class labels in 0..{num_classes - 1}")
+    return y
 
 
 def load_generator(run_dir: Path, *, use_ema: bool = True, device: str | torch.device = "cpu", host: Any = None) -> LoadedGenerator:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from ganzoo.specs import GanData
+from ganzoo.specs import Batch, GanData
 
 
 def _ignore_stop_signals(worker_id: int) -> None:
@@ -73,7 +73,8 @@ class _BatchSampler(Sampler[list[int]]):
 
 
 class BatchSource:
-    """Yields real batches ``x`` on ``device``, resumable through :meth:`state`."""
+    """Yields real batches on ``device``, resumable through :meth:`state`. With ``labels`` the batches
+    carry the dataset's labels (conditional runs); otherwise ``Batch.labels`` is None."""
 
     def __init__(
         self,
@@ -87,8 +88,10 @@ class BatchSource:
         num_workers: int = 2,
         rank: int = 0,
         world_size: int = 1,
+        labels: bool = False,
     ) -> None:
         self.batch_size = batch_size
+        self.labels = labels
         self.device = device
         self.rank, self.world_size = rank, world_size
         position = position or {"epoch": 0, "offset": 0}
@@ -102,6 +105,7 @@ class BatchSource:
         self.resident = tensors is not None and nbytes is not None and nbytes <= device_limit_mb * 2**20
         if self.resident:
             self.x = tensors[0].to(device, dtype=torch.float32)
+            self.y = tensors[1].to(device, dtype=torch.long) if labels else None
             self._perm_epoch = -1
             self._loader_iter: Any = None
         else:
@@ -123,14 +127,15 @@ class BatchSource:
         self._loader_iter = iter(loader)
         self._loader_stream_state = self.stream.state()
 
-    def next(self) -> torch.Tensor:
+    def next(self) -> Batch:
         """The next real batch (this rank's share of the global batch)."""
         self.batches_taken += 1
         if self.resident:
             idx = self.stream.take(self.batch_size * self.world_size)
             if self.world_size > 1:
                 idx = idx[self.rank :: self.world_size]
-            return self.x[idx.to(self.device, non_blocking=True)]
+            idx = idx.to(self.device, non_blocking=True)
+            return Batch(self.x[idx], self.y[idx] if self.y is not None else None)
         if self._loader_iter is None:
             self._consumed_state = self.stream.state()
             self._start_loader()
@@ -138,7 +143,8 @@ class BatchSource:
         batch = next(self._loader_iter)
         self._consumed += 1
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
-        return x.to(self.device, non_blocking=True, dtype=torch.float32)
+        y = batch[1].to(self.device, non_blocking=True, dtype=torch.long) if self.labels else None
+        return Batch(x.to(self.device, non_blocking=True, dtype=torch.float32), y)
 
     def state(self) -> dict[str, int]:
         """Position of the next unconsumed batch (prefetching workers do not count)."""

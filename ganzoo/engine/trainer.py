@@ -11,7 +11,7 @@ import contextlib
 import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,8 @@ from ganzoo.engine.device import autocast_dtype, resolve_device
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.logger import RunLogger
 from ganzoo.engine.samples import image_grid, save_samples
+from ganzoo.engine.step import GanStep, LatentSampler, Networks, generate
 from ganzoo.errors import ConfigError, TrainingDivergedError
-from ganzoo.specs import DiscriminatorStep, GeneratorStep
 
 STATUS_FILE = "status.json"
 
@@ -109,7 +109,7 @@ class Trainer:
         self.seed = int(run["seed"])
 
         rng.seed_everything(self.seed + 1000 * rank)
-        self.asm: Assembly = assemble(cfg, host)
+        self.asm: Assembly = assemble(cfg, host, device=self.device)
         if rank:  # assemble() seeded torch with the run seed (same models everywhere); rank-local randomness differs
             rng.seed_everything(self.seed + 1000 * rank)
         info = self.asm.info
@@ -132,15 +132,20 @@ class Trainer:
         self.D_train = wrap_models(self.D) if wrap_models else self.D
         betas = tuple(train["betas"])
         fused = self.device.type == "cuda"
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train["lr_g"], betas=betas, fused=fused)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train["lr_d"], betas=betas, fused=fused)
         fp16 = run["precision"] == "fp16"
-        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=fp16)
-        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.nets = Networks(
+            self.G, self.D, self.G_train, self.D_train,
+            torch.optim.Adam(self.G.parameters(), lr=train["lr_g"], betas=betas, fused=fused),
+            torch.optim.Adam(self.D.parameters(), lr=train["lr_d"], betas=betas, fused=fused),
+            torch.amp.GradScaler(self.device.type, enabled=fp16),
+            torch.amp.GradScaler(self.device.type, enabled=fp16),
+        )
         self.ema = EMA(self.G, float(train["ema_decay"]), int(train["ema_start"])) if train["ema"] else None
         self.n_critic = int(train["n_critic"])
-        # One global latent stream, identical on every rank: each rank keeps its slice (see _z).
-        self.latent_rng = torch.Generator(device=self.device).manual_seed(self.seed * 7 + 3)
+        self.num_classes = self.asm.num_classes
+        # One global latent stream, identical on every rank: each rank keeps its slice.
+        self.latents = LatentSampler(self.latent_dim, self.latent_distribution, self.num_classes, self.device,
+                                     self.seed, rank, world_size)
         self.step = 0
         self.wall_before = 0.0
         position = None
@@ -163,10 +168,20 @@ class Trainer:
             num_workers=int(train["num_workers"]),
             rank=rank,
             world_size=world_size,
+            labels=bool(self.num_classes),
         )
+        self.gan_step = GanStep(
+            self.asm, self.nets, self.batches, self.latents, n_critic=self.n_critic,
+            batch_size=self.batch_size // world_size if world_size > 1 else self.batch_size,
+            total_steps=self.steps, device=self.device, amp_dtype=self.amp_dtype, channels_last=self.channels_last,
+            lr_d=float(train["lr_d"]), betas=(float(betas[0]), float(betas[1])),
+        )
+        self.gan_step.step = self.step
         g = torch.Generator().manual_seed(self.seed + 424242)
         n_fixed = int(train["num_samples"]) * (16 if info.kind == "vector" else 1)
         self.fixed_z = sample_latent(n_fixed, self.latent_dim, self.latent_distribution, torch.device("cpu"), g).to(self.device)
+        # Sample grids of a conditional generator: one row per class, in class order.
+        self.fixed_labels = (torch.arange(n_fixed, device=self.device) % self.num_classes) if self.num_classes else None
         self._acc = torch.zeros(3, device=self.device)  # loss_d, loss_g, penalty
         self._acc_steps = 0
         self._bad = torch.full((2,), -1, dtype=torch.long, device=self.device)
@@ -180,12 +195,13 @@ class Trainer:
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
             "ema": self.ema.shadow.state_dict() if self.ema else None,
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "scaler_g": self.scaler_g.state_dict(),
-            "scaler_d": self.scaler_d.state_dict(),
+            "opt_g": self.nets.opt_g.state_dict(),
+            "opt_d": self.nets.opt_d.state_dict(),
+            "scaler_g": self.nets.scaler_g.state_dict(),
+            "scaler_d": self.nets.scaler_d.state_dict(),
+            "mitigations": {m.name: m.state_dict() for m in self.asm.mitigations if m.state_dict()},
             "rng": rng.capture(),
-            "latent_rng": self.latent_rng.get_state(),
+            "latent_rng": self.latents.rng.get_state(),
             "data": self.batches.state(),
             "data_info": info_to_dict(self.info),
             "latent_dim": self.latent_dim,
@@ -202,139 +218,29 @@ class Trainer:
                 self.ema.shadow.load_state_dict(state["ema"])
             else:
                 self.ema.shadow.load_state_dict(state["generator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.scaler_g.load_state_dict(state["scaler_g"])
-        self.scaler_d.load_state_dict(state["scaler_d"])
+        self.nets.opt_g.load_state_dict(state["opt_g"])
+        self.nets.opt_d.load_state_dict(state["opt_d"])
+        self.nets.scaler_g.load_state_dict(state["scaler_g"])
+        self.nets.scaler_d.load_state_dict(state["scaler_d"])
+        saved = state.get("mitigations") or {}
+        for m in self.asm.mitigations:
+            if m.name in saved:
+                m.load_state_dict(saved[m.name])
         rng.restore(state["rng"])
-        self.latent_rng.set_state(state["latent_rng"].to("cpu") if self.device.type == "cpu" else state["latent_rng"].cpu())
+        self.latents.rng.set_state(state["latent_rng"].cpu())
         self.step = int(state["step"])
         self.wall_before = float(state.get("wall_time", 0.0))
 
-    # ------------------------------------------------------------------ pieces of a step
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
-
-    def _fp32(self) -> contextlib.AbstractContextManager[Any]:
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, enabled=False)
-
-    def _z(self, n: int) -> torch.Tensor:
-        """``n`` latents for this rank: its slice ``[rank::world_size]`` of a global draw of
-        ``n * world_size`` (so a DDP run consumes the latent stream exactly like one process)."""
-        if self.world_size == 1:
-            return sample_latent(n, self.latent_dim, self.latent_distribution, self.device, self.latent_rng)
-        z = sample_latent(n * self.world_size, self.latent_dim, self.latent_distribution, self.device, self.latent_rng)
-        return z[self.rank :: self.world_size]
-
-    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
-        for m in self.asm.mitigations:
-            x = m.prepare_batch(x)
-        if self.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
-
-    def discriminator_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Full D loss for raw ``real`` and ``fake`` batches: (total, penalty part)."""
-        rp, fp = self._prepare(real), self._prepare(fake)
-        with self._autocast():
-            rl, fl = D(rp), D(fp)
-        loss = self.asm.loss.discriminator_loss(rl.float(), fl.float())
-        extra = torch.zeros((), device=self.device)
-        with self._fp32():
-            pen = self.asm.loss.penalty(D, rp.float(), fp.float())
-            if pen is not None:
-                extra = extra + pen
-            ctx = DiscriminatorStep(self.step, D, rp, fp, rl, fl)
-            for m in self.asm.mitigations:
-                r = m.discriminator_regularizer(ctx)
-                if r is not None:
-                    extra = extra + r
-        return loss + extra, extra
-
-    def _d_update(self, keep_fake: bool = False) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
-        """One D update. With ``keep_fake`` the fake batch keeps its graph and is returned as
-        ``(z, fake)`` for the G update (one generator forward per step, as pytorch/examples' DCGAN)."""
-        real = self.batches.next()
-        z = self._z(real.shape[0])
-        # A fake kept for the G update goes through G_train (DDP averages G's gradients); the others
-        # through the raw G: a forward without backward needs no DDP bookkeeping.
-        with torch.set_grad_enabled(keep_fake), self._autocast():
-            fake = (self.G_train if keep_fake else self.G)(z)
-        total, pen = self.discriminator_objective(self.D_train, real, fake.detach().float())
-        self.opt_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(total).backward()
-        self.scaler_d.step(self.opt_d)
-        self.scaler_d.update()
-        self.asm.loss.after_discriminator_step(self.D)
-        return total.detach(), pen.detach(), ((z, fake) if keep_fake else None)
-
-    def _g_update(self, reuse: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        self.D.requires_grad_(False)
-        try:
-            if reuse is not None:
-                z, fake = reuse
-            else:
-                n = self.batch_size // self.world_size if self.world_size > 1 else self.batch_size
-                z = self._z(n)
-                with self._autocast():
-                    fake = self.G_train(z)
-            fake = fake.float()
-            gstep = GeneratorStep(
-                step=self.step,
-                generator=self.G,
-                discriminator=self.D,
-                z=z,
-                fake=fake,
-                loss=self.asm.loss,
-                sample_real=self.batches.next,
-                sample_latent=self._z,
-                prepare=self._prepare,
-                discriminator_objective=lambda D, r, f: self.discriminator_objective(D, r, f)[0],
-                lr_d=float(self.cfg.train["lr_d"]),
-                betas_d=tuple(self.cfg.train["betas"]),  # type: ignore[arg-type]
-            )
-            # The raw D: its parameters are frozen here, so DDP has nothing to reduce (and mitigations
-            # such as unrolling get the module itself); G's gradients are averaged through G_train.
-            D_for_g: nn.Module = self.D
-            for m in self.asm.mitigations:
-                D_for_g = m.discriminator_for_generator(D_for_g, gstep)
-            with self._autocast():
-                fl = D_for_g(self._prepare(fake))
-            loss = self.asm.loss.generator_loss(fl.float())
-            for m in self.asm.mitigations:
-                r = m.generator_regularizer(gstep)
-                if r is not None:
-                    loss = loss + r
-            self.opt_g.zero_grad(set_to_none=True)
-            self.scaler_g.scale(loss).backward()
-            self.scaler_g.step(self.opt_g)
-            self.scaler_g.update()
-        finally:
-            self.D.requires_grad_(True)
+    # ------------------------------------------------------------------ one step
+    def train_step(self) -> None:
+        self.gan_step.step = self.step
+        d_mean, g, pen = self.gan_step()
         if self.ema is not None:
             self.ema.update(self.G, self.step)
-        return loss.detach()
-
-    def train_step(self) -> None:
-        self.G_train.train()
-        self.D_train.train()
-        d_total = torch.zeros((), device=self.device)
-        pen_total = torch.zeros((), device=self.device)
-        reuse = None
-        for i in range(self.n_critic):
-            d, p, reuse = self._d_update(keep_fake=i == self.n_critic - 1)
-            d_total = d_total + d
-            pen_total = pen_total + p
-        g = self._g_update(reuse)
-        d_mean = d_total / self.n_critic
         self._step_dev += 1
         finite = torch.stack([torch.isfinite(d_mean), torch.isfinite(g)])
         self._bad = torch.where((self._bad < 0) & ~finite, self._step_dev, self._bad)
-        self._acc += torch.stack([d_mean, g, pen_total / self.n_critic])
+        self._acc += torch.stack([d_mean, g, pen])
         self._acc_steps += 1
         self.step += 1
 
@@ -350,7 +256,8 @@ class Trainer:
         G = self.sampling_generator
         was_training = G.training
         G.eval()
-        fake = torch.cat([G(z) for z in self.fixed_z.split(256)]).float()
+        labels = self.fixed_labels.split(256) if self.fixed_labels is not None else [None] * len(self.fixed_z.split(256))
+        fake = torch.cat([generate(G, z, y) for z, y in zip(self.fixed_z.split(256), labels)]).float()
         G.train(was_training)
         real = None
         if self.info.kind == "vector":
@@ -480,6 +387,3 @@ class Trainer:
         return status
 
 
-def iter_batches(t: Trainer) -> Iterator[torch.Tensor]:  # pragma: no cover - convenience for notebooks
-    while True:
-        yield t.batches.next()

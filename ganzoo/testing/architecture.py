@@ -12,7 +12,7 @@ from ganzoo.specs import DataInfo, Discriminator
 from ganzoo.testing.common import check_declaration, is_finite, parameter_grads, shape
 from ganzoo.testing.engine import run_tree, short_run
 from ganzoo.testing.report import Check, SkipCheck, ensure, fail
-from ganzoo.testing.subject import Subject
+from ganzoo.testing.subject import Subject, penalty_loss, plain_loss, smallest_architecture
 from ganzoo.testing.synthetic import standard_infos, synthetic_dataset_for
 
 BATCH = 8
@@ -149,7 +149,7 @@ def check_discriminator(s: Subject) -> None:
                        f"gradient penalties need per-sample gradients, so honour batch_norm=False")
         packed = _packed(info)
         D = _build_discriminator(s, packed, True)
-        _check_logits(s, D, packed, "a discriminator for packed inputs (as PacGAN's discriminator_info gives)")
+        _check_logits(s, D, packed, "a discriminator for packed inputs (the engine packs for mitigations such as PacGAN)")
 
 
 def check_gradients(s: Subject) -> None:
@@ -173,7 +173,7 @@ def check_gradients(s: Subject) -> None:
             grad.pow(2).sum().backward()
         except RuntimeError as exc:
             fail(s, f"the discriminator (batch_norm=False) does not support double backward {_where(info)}, which "
-                    f"gradient penalties (wgan-gp, r1) need: {exc}")
+                    f"gradient penalties need: {exc}")
         missing, bad = parameter_grads(D)
         ensure(not bad, s, f"a gradient penalty gives NaN/inf discriminator gradients {_where(info)}: {bad[:8]}")
 
@@ -187,14 +187,13 @@ def representative_infos(s: Subject) -> list[DataInfo]:
 
 
 def _losses(s: Subject) -> list[str]:
-    names = s.host.losses.names()
-    chosen = [n for n in ("ns-gan", "wgan-gp") if n in names]
-    return chosen or names[:1]
+    """A plain loss, then one with a gradient penalty (no BatchNorm in D) when one is registered."""
+    return [n for n in (plain_loss(s), penalty_loss(s)) if n is not None]
 
 
 def check_engine(s: Subject) -> None:
-    """Two engine steps (``start_run``) on each supported data kind with ns-gan, and on the first one also
-    with wgan-gp (no BatchNorm, gradient penalty); the checkpoint reloads (``load_generator``)."""
+    """Two engine steps (``start_run``) on each supported data kind with a plain loss, and on the first one
+    also with a gradient-penalty loss (no BatchNorm); the checkpoint reloads (``load_generator``)."""
     from ganzoo.engine.api import load_generator
 
     ensure(bool(s.host.losses.names()), s, "no loss is registered to train with")

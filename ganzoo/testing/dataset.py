@@ -16,7 +16,7 @@ from ganzoo.testing.common import check_declaration, is_finite, shape
 from ganzoo.testing.engine import run_tree, short_run
 from ganzoo.testing.network import offline
 from ganzoo.testing.report import Check, SkipCheck, ensure, fail
-from ganzoo.testing.subject import Subject
+from ganzoo.testing.subject import Subject, penalty_loss, plain_loss, smallest_architecture
 
 SAMPLE_ITEMS = 8
 
@@ -152,13 +152,12 @@ def check_determinism(s: Subject) -> None:
 
 
 def check_engine(s: Subject) -> None:
-    """Two engine steps with the first registered architecture that supports the data."""
+    """Two engine steps with the smallest registered architecture that supports the data."""
     info = built(s).info
-    archs = [e.name for e in s.host.architectures if e.spec.with_options({}).supports(info) is None]
-    if not archs:
+    arch = smallest_architecture(s, info)
+    if arch is None:
         raise SkipCheck(f"no registered architecture supports {info.kind} data of shape {info.shape}")
-    arch = next((a for a in ("mlp", "dcgan") if a in archs), archs[0])
-    loss = "ns-gan" if "ns-gan" in s.host.losses else s.host.losses.names()[0]
+    loss = plain_loss(s)
     tree = run_tree(dataset=s.name, arch=arch, loss=loss,
                     options={"dataset": s.options, "arch": s.tiny_options("architecture", arch)})
     root = s.state.get("data_root")

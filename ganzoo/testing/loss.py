@@ -6,11 +6,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo.specs import Discriminator
+from ganzoo.specs import DataInfo, Discriminator, DiscriminatorStep, StepContext
 from ganzoo.testing.common import check_declaration, is_finite, parameter_grads, shape
 from ganzoo.testing.engine import run_tree, short_run
 from ganzoo.testing.report import Check, ensure
-from ganzoo.testing.subject import Subject
+from ganzoo.testing.subject import Subject, smallest_architecture
 from ganzoo.testing.synthetic import VECTOR_DATASET
 
 N = 8
@@ -38,12 +38,17 @@ def check_values(s: Subject) -> None:
         for which, t in (("real", real), ("fake", fake)):
             ensure(t.grad is not None, s, f"discriminator_loss has no gradient with respect to the {which} logits")
             ensure(is_finite(t.grad), s, f"discriminator_loss has NaN/inf gradients for {which} logits of scale {scale:g}")
-        fake = _logits(3, scale)
-        g = _scalar(s, s.spec.generator_loss(fake), f"generator_loss(fake) (logits ~ N(0, {scale:g}^2))")
+        fake, real = _logits(3, scale), _real_for_g(s, 5, scale)
+        g = _scalar(s, s.spec.generator_loss(real, fake), f"generator_loss(real, fake) (logits ~ N(0, {scale:g}^2))")
         g.backward()
         ensure(fake.grad is not None and is_finite(fake.grad), s,
                f"generator_loss has no or NaN/inf gradients with respect to the fake logits (scale {scale:g})")
         ensure(bool(fake.grad.abs().sum() > 0), s, "generator_loss has a zero gradient: the generator would not learn")
+
+
+def _real_for_g(s: Subject, seed: int, scale: float) -> torch.Tensor | None:
+    """Real logits for the generator's term: only for a loss that asks for them (the engine's rule)."""
+    return _logits(seed, scale).detach() if s.spec.needs_real_logits else None
 
 
 def check_ordering(s: Subject) -> None:
@@ -54,7 +59,8 @@ def check_ordering(s: Subject) -> None:
     ensure(good < bad, s,
            f"discriminator_loss(real=+2, fake=-2) = {good:.4g} is not lower than discriminator_loss(real=-2, fake=+2) "
            f"= {bad:.4g}; the discriminator should minimise a loss that rewards high real and low fake logits")
-    g_hi, g_lo = float(s.spec.generator_loss(hi)), float(s.spec.generator_loss(lo))
+    real = None if not s.spec.needs_real_logits else torch.zeros(N)
+    g_hi, g_lo = float(s.spec.generator_loss(real, hi)), float(s.spec.generator_loss(real, lo))
     ensure(g_hi <= g_lo + 1e-6, s,
            f"generator_loss(fake=+2) = {g_hi:.4g} is higher than generator_loss(fake=-2) = {g_lo:.4g}; the generator "
            f"should minimise a loss that rewards high fake logits")
@@ -77,6 +83,11 @@ def _inputs(kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(shape_, generator=g), torch.randn(shape_, generator=g)
 
 
+def _d_step(D: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> DiscriminatorStep:
+    info = DataInfo(name="harness", kind="vector" if real.dim() == 2 else "image", shape=tuple(real.shape[1:]))
+    return DiscriminatorStep(0, 2, torch.device("cpu"), info, D, real, fake, D(real), D(fake))
+
+
 def _penalty_weights(s: Subject) -> dict[str, float]:
     """Options named ``*weight`` that may be 0 (e.g. ``gp_weight``): setting one to 0 switches its term off."""
     out = {}
@@ -88,15 +99,15 @@ def _penalty_weights(s: Subject) -> dict[str, float]:
 
 
 def check_penalty(s: Subject) -> None:
-    """penalty(D, real, fake) is None or a finite scalar that back-propagates into D; 0/None when its weight is 0."""
+    """penalty(ctx) is None or a finite scalar that back-propagates into D; 0/None when its weight is 0."""
     ensure(isinstance(getattr(s.raw, "batch_norm_ok", True), bool), s, "batch_norm_ok must be a bool")
     for kind in ("vector", "image"):
         D = tiny_discriminator(kind)
         real, fake = _inputs(kind)
-        p = s.spec.penalty(D, real, fake)
+        p = s.spec.penalty(_d_step(D, real, fake))
         if p is None:
             continue
-        p = _scalar(s, p, f"penalty(D, real, fake) on {kind} inputs")
+        p = _scalar(s, p, f"penalty(ctx) on {kind} inputs")
         if p.requires_grad:
             p.backward()
             missing, bad = parameter_grads(D)
@@ -107,15 +118,16 @@ def check_penalty(s: Subject) -> None:
     if weights:
         off = s.raw.with_options({**s.options, **weights}, prefix="loss")
         D = tiny_discriminator("vector")
-        p = off.penalty(D, *_inputs("vector"))
+        p = off.penalty(_d_step(D, *_inputs("vector")))
         ensure(p is None or (isinstance(p, torch.Tensor) and float(p.detach().abs()) < 1e-8), s,
                f"with {', '.join(f'{k}=0' for k in weights)} the penalty should be None or 0, got {p}")
 
 
 def check_after_step(s: Subject) -> None:
-    """after_discriminator_step(D) returns None and leaves D's parameters finite."""
+    """after_discriminator_step(D, ctx) returns None and leaves D's parameters finite."""
     D = tiny_discriminator("image", batch_norm=True)
-    out = s.spec.after_discriminator_step(D)
+    info = DataInfo(name="harness", kind="image", shape=(3, 8, 8))
+    out = s.spec.after_discriminator_step(D, StepContext(0, 2, torch.device("cpu"), info))
     ensure(out is None, s, f"after_discriminator_step must return None (change D in place), got {out!r}")
     bad = [n for n, p in D.named_parameters() if not is_finite(p)]
     ensure(not bad, s, f"after_discriminator_step left NaN/inf parameters {bad}")
@@ -123,12 +135,10 @@ def check_after_step(s: Subject) -> None:
 
 def check_engine(s: Subject) -> None:
     """Two engine steps with the first architecture that handles 2D vectors (with its recommended settings)."""
-    from ganzoo.specs import DataInfo
-
     info = DataInfo(name=VECTOR_DATASET, kind="vector", shape=(2,), value_range=(-1.5, 1.5))
-    archs = [e.name for e in s.host.architectures if e.spec.supports(info) is None]
-    ensure(bool(archs), s, "no registered architecture handles 2D vectors to train with")
-    arch = "mlp" if "mlp" in archs else archs[0]
+    arch = smallest_architecture(s, info)
+    ensure(arch is not None, s, "no registered architecture handles 2D vectors to train with")
+    assert arch is not None
     tree = run_tree(dataset=VECTOR_DATASET, arch=arch, loss=s.name,
                     options={"arch": s.tiny_options("architecture", arch), "loss": s.options})
     with short_run(tree, s.host):

@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 from ganzoo.errors import IncompatibleError
-from ganzoo.specs import DataInfo, Discriminator
+from ganzoo.specs import BatchContext, BatchNeeds, DataInfo, Discriminator, HeadFeature, SetupContext
 from ganzoo.testing.common import changed_entries, check_declaration, is_finite, shape, state_snapshot
 from ganzoo.testing.engine import run_tree, short_run
 from ganzoo.testing.report import Check, ConformanceError, SkipCheck, ensure, fail
-from ganzoo.testing.subject import Subject, harness_host
+from ganzoo.testing.subject import Subject, harness_host, plain_loss, smallest_architecture
 from ganzoo.testing.synthetic import standard_infos, synthetic_dataset_for
 
 BATCH = 8
@@ -41,36 +41,43 @@ class WatchedMitigation:
         if not self.calls or self.calls[-1] != hook:
             self.calls.append(hook)
 
-    def check(self, **kwargs: Any) -> None:
+    def check(self, ctx: SetupContext) -> None:
         self._note("check")
-        return self._inner.check(**kwargs)
+        return self._inner.check(ctx)
 
-    def discriminator_info(self, info: DataInfo) -> DataInfo:
-        self._note("discriminator_info")
-        out = self._inner.discriminator_info(info)
-        if not isinstance(out, DataInfo):
-            self.problems.append(f"discriminator_info() must return a DataInfo, got {type(out).__name__}")
+    def batch_needs(self, ctx: SetupContext) -> BatchNeeds:
+        self._note("batch_needs")
+        out = self._inner.batch_needs(ctx)
+        if not isinstance(out, BatchNeeds):
+            self.problems.append(f"batch_needs() must return a ganzoo.BatchNeeds, got {type(out).__name__}")
         return out
 
-    def wrap_generator(self, generator: nn.Module) -> nn.Module:
+    def head_feature(self, in_features: int, ctx: SetupContext) -> HeadFeature | None:
+        self._note("head_feature")
+        out = self._inner.head_feature(in_features, ctx)
+        if out is not None and not isinstance(out, HeadFeature):
+            self.problems.append(f"head_feature() must return a ganzoo.HeadFeature or None, got {type(out).__name__}")
+        return out
+
+    def wrap_generator(self, generator: nn.Module, ctx: SetupContext) -> nn.Module:
         self._note("wrap_generator")
-        out = self._inner.wrap_generator(generator)
+        out = self._inner.wrap_generator(generator, ctx)
         if not isinstance(out, nn.Module) or not isinstance(getattr(out, "latent_dim", None), int):
             self.problems.append("wrap_generator() must return an nn.Module that keeps the int attribute latent_dim")
         return out
 
-    def wrap_discriminator(self, discriminator: Discriminator) -> Discriminator:
+    def wrap_discriminator(self, discriminator: Discriminator, ctx: SetupContext) -> Discriminator:
         self._note("wrap_discriminator")
-        out = self._inner.wrap_discriminator(discriminator)
+        out = self._inner.wrap_discriminator(discriminator, ctx)
         if not isinstance(out, Discriminator):
-            self.problems.append(f"wrap_discriminator() must return a ganzoo.specs.Discriminator, got {type(out).__name__}")
+            self.problems.append(f"wrap_discriminator() must return a ganzoo.Discriminator, got {type(out).__name__}")
         return out
 
-    def prepare_batch(self, x: torch.Tensor) -> torch.Tensor:
-        self._note("prepare_batch")
-        out = self._inner.prepare_batch(x)
-        if not isinstance(out, torch.Tensor):
-            self.problems.append(f"prepare_batch() must return a tensor, got {type(out).__name__}")
+    def transform(self, x: torch.Tensor, ctx: BatchContext) -> torch.Tensor:
+        self._note("transform")
+        out = self._inner.transform(x, ctx)
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+            self.problems.append(f"transform() must return a tensor of the batch's shape {tuple(x.shape)}, got {shape(out)}")
         return out
 
     def _regularizer(self, hook: str, step: Any) -> torch.Tensor | None:
@@ -103,14 +110,14 @@ class WatchedMitigation:
 
 
 def _setups(s: Subject) -> list[tuple[str, DataInfo]]:
-    """(architecture, data shape) pairs to train on: 2D vectors, then a 3-channel 16 px image."""
+    """(architecture, data shape) pairs to train on: 2D vectors, then a 3-channel 16 px image; for each,
+    the registered architecture with the smallest tiny generator that handles it."""
     wanted = [i for i in standard_infos() if i.shape in ((2,), (3, 16, 16))]
     out = []
     for info in wanted:
-        archs = [e.name for e in s.host.architectures if e.spec.with_options({}).supports(info) is None]
-        preferred = [a for a in ("mlp", "dcgan") if a in archs] or archs
-        if preferred:
-            out.append((preferred[0], info))
+        arch = smallest_architecture(s, info)
+        if arch is not None:
+            out.append((arch, info))
     return out
 
 
@@ -118,25 +125,37 @@ def _loss_for(s: Subject, loss: str) -> Any:
     return s.host.losses.get(loss).with_options(s.tiny_options("loss", loss), prefix="loss")
 
 
+def _setup_context(s: Subject, info: DataInfo, loss: str) -> SetupContext:
+    return SetupContext(info=info, batch_size=BATCH, total_steps=2, device=torch.device("cpu"), loss=_loss_for(s, loss))
+
+
 def check_hooks(s: Subject) -> None:
-    """check(), discriminator_info() and prepare_batch() agree: prepared batches look like discriminator_info()."""
+    """check(), batch_needs(), head_feature() and transform() return what the engine needs: a BatchNeeds
+    the batch can meet, a head feature that appends ``extra`` columns, a transform that keeps the shape."""
     tried = 0
-    loss = _loss_for(s, "ns-gan" if "ns-gan" in s.host.losses else s.host.losses.names()[0])
+    loss = plain_loss(s)
     for _, info in _setups(s):
+        ctx = _setup_context(s, info, loss)
         try:
-            s.spec.check(info=info, batch_size=BATCH, loss=loss, mitigations=[s.name])
+            s.spec.check(ctx)
         except IncompatibleError:
             continue
         tried += 1
-        d_info = s.spec.discriminator_info(info)
-        ensure(isinstance(d_info, DataInfo), s, f"discriminator_info() must return a DataInfo, got {type(d_info).__name__}")
+        needs = s.spec.batch_needs(ctx)
+        ensure(isinstance(needs, BatchNeeds), s, f"batch_needs() must return a ganzoo.BatchNeeds, got {type(needs).__name__}")
+        ensure(min(needs.pack, needs.min_batch, needs.group) >= 1, s, f"batch_needs() gave non-positive needs {needs}")
+        feature = s.spec.head_feature(16, ctx)
+        if feature is not None:
+            ensure(isinstance(feature, HeadFeature), s, f"head_feature() must return a ganzoo.HeadFeature or None, got {type(feature).__name__}")
+            out = feature.module(torch.randn(BATCH // needs.pack, 16))
+            ensure(tuple(out.shape) == (BATCH // needs.pack, 16 + feature.extra), s,
+                   f"head_feature(16) module maps [{BATCH // needs.pack}, 16] to {shape(out)}, not "
+                   f"[{BATCH // needs.pack}, {16 + feature.extra}] (extra={feature.extra})")
         x = torch.rand(BATCH, *info.shape) * 2 - 1
-        out = s.spec.prepare_batch(x)
-        ensure(isinstance(out, torch.Tensor), s, f"prepare_batch() must return a tensor, got {type(out).__name__}")
-        ensure(tuple(out.shape[1:]) == tuple(d_info.shape), s,
-               f"prepare_batch() on {info.kind} data {info.shape} gives samples of shape {tuple(out.shape[1:])} but "
-               f"discriminator_info() says {d_info.shape}")
-        ensure(1 <= out.shape[0] <= BATCH, s, f"prepare_batch() turned a batch of {BATCH} into {out.shape[0]}")
+        bctx = BatchContext(0, 2, torch.device("cpu"), info, "real", "discriminator")
+        out = s.spec.transform(x, bctx)
+        ensure(isinstance(out, torch.Tensor) and out.shape == x.shape, s,
+               f"transform() on {info.kind} data {tuple(x.shape)} must keep the shape, got {shape(out)}")
     if not tried:
         raise SkipCheck("check() refuses both 2D vectors and 3x16x16 images with batch size 8")
 
@@ -207,9 +226,9 @@ def check_export(s: Subject) -> None:
     if options is None:
         raise SkipCheck("the mitigation leaves the generator unchanged (changes_generator is false)")
     for arch, info in _setups(s):
-        loss = "ns-gan" if "ns-gan" in s.host.losses else s.host.losses.names()[0]
+        loss = plain_loss(s)
         try:
-            s.spec.check(info=info, batch_size=BATCH, loss=_loss_for(s, loss), mitigations=[s.name])
+            s.spec.check(_setup_context(s, info, loss))
         except IncompatibleError:
             continue
         dataset, data_opts = synthetic_dataset_for(info)

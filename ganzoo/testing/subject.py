@@ -59,6 +59,36 @@ def tiny_options_for(spec: Any, kind: str, extra: Mapping[str, Any] | None = Non
     return out
 
 
+def smallest_architecture(s: Subject, info: Any) -> str | None:
+    """The registered architecture that handles ``info`` with the fewest generator parameters under tiny
+    options (the fastest partner for checks of other components), or None."""
+    best: tuple[int, str] | None = None
+    for entry in s.host.architectures:
+        spec = entry.spec.with_options(s.tiny_options("architecture", entry.name), prefix="arch")
+        if spec.supports(info) is not None:
+            continue
+        size = sum(p.numel() for p in spec.build_generator(info).parameters())
+        if best is None or (size, entry.name) < best:
+            best = (size, entry.name)
+    return best[1] if best else None
+
+
+def plain_loss(s: Subject) -> str:
+    """A registered loss without a penalty or real logits in the G step (else the first one): the
+    cheapest partner for checks of other components."""
+    names = s.host.losses.names()
+    for name in names:
+        spec = s.host.losses.get(name)
+        if spec.batch_norm_ok and not spec.needs_real_logits and int(spec.recommended.get("train.n_critic", 1)) == 1:
+            return name
+    return names[0]
+
+
+def penalty_loss(s: Subject) -> str | None:
+    """A registered loss that asks for a discriminator without BatchNorm (a gradient penalty), or None."""
+    return next((n for n in s.host.losses.names() if not s.host.losses.get(n).batch_norm_ok), None)
+
+
 class _HarnessPlugin:
     """Registers a fixed list of (kind, spec) pairs."""
 

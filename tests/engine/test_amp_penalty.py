@@ -8,6 +8,8 @@ import copy
 import pytest
 import torch
 
+from ganzoo import Batch
+
 from ganzoo.config import resolve
 from ganzoo.engine.trainer import Trainer
 from ganzoo.plugins import get_host
@@ -28,14 +30,15 @@ def test_bf16_gradient_penalty_close_to_fp32(tmp_path):
     assert t16.amp_dtype is torch.bfloat16 and t32.amp_dtype is None
     real = t32.batches.next()
     with torch.no_grad():
-        fake = t32.G(t32._z(real.shape[0]))
+        z, labels = t32.latents(real.x.shape[0])
+        fake = Batch(t32.G(z), labels)
     results = {}
     for name, t in (("fp32", t32), ("bf16", t16)):
         D = copy.deepcopy(t32.D)  # the same critic for both
         with torch.no_grad():
             D.head.weight.mul_(100)  # gradient norms ~0.4: the penalty is not just gp_weight * 1
         torch.manual_seed(0)  # the same interpolation coefficients
-        total, penalty = t.discriminator_objective(D, real, fake)
+        total, penalty = t.gan_step.discriminator_objective(D, real, fake)
         (grad,) = torch.autograd.grad(penalty, D.head.weight)
         results[name] = (total.detach(), penalty.detach(), grad)
     (tot32, pen32, g32), (tot16, pen16, g16) = results["fp32"], results["bf16"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganzoo import LossSpec
+from ganzoo import DiscriminatorStep, GeneratorStep, LossSpec
 
 
 class Hinge(LossSpec):
@@ -18,8 +18,12 @@ class Hinge(LossSpec):
     # hinge-loss standard-CNN results hold up well; it suits the dcgan architecture's BatchNorm.
     recommended = {"train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.betas": [0.5, 0.999], "train.n_critic": 1}
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
         return F.relu(1.0 - real_logits.float()).mean() + F.relu(1.0 + fake_logits.float()).mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(
+        self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, ctx: GeneratorStep | None = None
+    ) -> torch.Tensor:
         return -fake_logits.float().mean()

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ganzoo import LossSpec, Option
+from ganzoo import DiscriminatorStep, GeneratorStep, LossSpec, Option
 
 
 class LeastSquares(LossSpec):
@@ -30,10 +30,14 @@ class LeastSquares(LossSpec):
     recommended = {"train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.betas": [0.5, 0.999], "train.n_critic": 1}
     opts: Mapping[str, Any] = MappingProxyType({k: o.default for k, o in options.items()})
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
         a, b = float(self.opts["a"]), float(self.opts["b"])
         return 0.5 * (real_logits.float() - b).pow(2).mean() + 0.5 * (fake_logits.float() - a).pow(2).mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(
+        self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, ctx: GeneratorStep | None = None
+    ) -> torch.Tensor:
         c = float(self.opts["c"])
         return 0.5 * (fake_logits.float() - c).pow(2).mean()

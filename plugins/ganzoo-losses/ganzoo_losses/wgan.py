@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 import torch
 from torch import nn
 
-from ganzoo import LossSpec, Option
+from ganzoo import DiscriminatorStep, GeneratorStep, LossSpec, Option, StepContext
 from ganzoo_losses.penalty import gradient_penalty
 
 
@@ -21,10 +21,14 @@ def _critic_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
 class _Wasserstein(LossSpec):
     """The Wasserstein critic and generator objectives shared by ``wgan`` and ``wgan-gp``."""
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
         return _critic_loss(real_logits, fake_logits)
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(
+        self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, ctx: GeneratorStep | None = None
+    ) -> torch.Tensor:
         return -fake_logits.float().mean()
 
 
@@ -44,7 +48,7 @@ class WGAN(_Wasserstein):
     opts: Mapping[str, Any] = MappingProxyType({k: o.default for k, o in options.items()})
 
 
-    def after_discriminator_step(self, discriminator: nn.Module) -> None:
+    def after_discriminator_step(self, discriminator: nn.Module, ctx: StepContext) -> None:
         c = float(self.opts["clip"])
         if c <= 0:
             return
@@ -68,10 +72,13 @@ class WGANGP(_Wasserstein):
     opts: Mapping[str, Any] = MappingProxyType({k: o.default for k, o in options.items()})
 
 
-    def penalty(
-        self, discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
-    ) -> torch.Tensor | None:
+    def penalty(self, ctx: DiscriminatorStep) -> torch.Tensor | None:
         weight = float(self.opts["gp_weight"])
         if weight == 0:
             return None
-        return gradient_penalty(discriminator, real, fake, weight=weight)
+        labels = ctx.real_labels
+
+        def critic(x: torch.Tensor) -> torch.Tensor:  # a conditional critic judges interpolates with the real labels
+            return ctx.discriminator(x) if labels is None else ctx.discriminator(x, labels)
+
+        return gradient_penalty(critic, ctx.real, ctx.fake, weight=weight)

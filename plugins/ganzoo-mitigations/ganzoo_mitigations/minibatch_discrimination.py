@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
-from ganzoo import DataInfo, LossSpec, Option
-from ganzoo.specs import Discriminator
-from ganzoo_mitigations.base import BatchAware, check_batch, extend_head, with_need
+from ganzoo import BatchNeeds, HeadFeature, Option, SetupContext
+from ganzoo_mitigations.base import Mitigation
 
 
 def _cdist_has_double_backward() -> bool:
@@ -64,7 +61,7 @@ class MinibatchDiscrimination(nn.Module):
         return torch.cat([x, o], dim=1)
 
 
-class MinibatchDiscriminationSpec(BatchAware):
+class MinibatchDiscriminationSpec(Mitigation):
     """Replaces D's final linear layer by minibatch discrimination + ``Linear(A + B, 1)``."""
 
     name = "minibatch-discrimination"
@@ -75,19 +72,9 @@ class MinibatchDiscriminationSpec(BatchAware):
         "kernel_dim": Option(5, "dimension C of each kernel (Improved-GAN code: 5)", minimum=1),
     }
 
-    def check(self, *, info: DataInfo, batch_size: int, loss: LossSpec, mitigations: Sequence[str]) -> None:
-        self.remember(batch_size, mitigations)
-        if "pacgan" not in mitigations:
-            check_batch(batch_size, 1, ((self.name, 1, 2),))
+    def batch_needs(self, ctx: SetupContext) -> BatchNeeds:
+        return BatchNeeds(min_batch=2)  # a sample needs others to be compared with
 
-    def discriminator_info(self, info: DataInfo) -> DataInfo:
-        out = with_need(info, self.name, 1, 2)
-        self.validate_if_last(out)
-        return out
-
-    def wrap_discriminator(self, discriminator: Discriminator) -> Discriminator:
-        def make(d_in: int) -> tuple[nn.Module, int]:
-            mbd = MinibatchDiscrimination(d_in, int(self.opts["num_kernels"]), int(self.opts["kernel_dim"]))
-            return mbd, mbd.out_features
-
-        return extend_head(discriminator, self.name, make)
+    def head_feature(self, in_features: int, ctx: SetupContext) -> HeadFeature:
+        mbd = MinibatchDiscrimination(in_features, int(self.opts["num_kernels"]), int(self.opts["kernel_dim"]))
+        return HeadFeature(mbd, mbd.num_kernels)

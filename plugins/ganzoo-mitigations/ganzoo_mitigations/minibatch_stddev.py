@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
-from ganzoo import DataInfo, LossSpec, Option
+from ganzoo import BatchNeeds, HeadFeature, Option, SetupContext
 from ganzoo.errors import IncompatibleError
-from ganzoo.specs import Discriminator
-from ganzoo_mitigations.base import BatchAware, check_batch, extend_head, with_need
+from ganzoo_mitigations.base import Mitigation
 
 
 class MinibatchStdDev(nn.Module):
@@ -35,7 +32,7 @@ class MinibatchStdDev(nn.Module):
         return torch.cat([x, std.repeat(g).to(x.dtype).unsqueeze(1)], dim=1)
 
 
-class MinibatchStdDevSpec(BatchAware):
+class MinibatchStdDevSpec(Mitigation):
     """Appends the minibatch-stddev feature to D's flat features: ``head = Linear(F + 1, 1)``."""
 
     name = "minibatch-stddev"
@@ -45,21 +42,8 @@ class MinibatchStdDevSpec(BatchAware):
         "group_size": Option(4, "samples per group G, min(G, batch) as in StyleGAN (default 4)", minimum=2),
     }
 
-    def _need(self) -> tuple[str, int, int]:
-        return (self.name, int(self.opts["group_size"]), 1)
+    def batch_needs(self, ctx: SetupContext) -> BatchNeeds:
+        return BatchNeeds(group=int(self.opts["group_size"]))
 
-    def check(self, *, info: DataInfo, batch_size: int, loss: LossSpec, mitigations: Sequence[str]) -> None:
-        self.remember(batch_size, mitigations)
-        if "pacgan" not in mitigations:
-            check_batch(batch_size, 1, (self._need(),))
-
-    def discriminator_info(self, info: DataInfo) -> DataInfo:
-        out = with_need(info, *self._need())
-        self.validate_if_last(out)
-        return out
-
-    def wrap_discriminator(self, discriminator: Discriminator) -> Discriminator:
-        def make(d_in: int) -> tuple[nn.Module, int]:
-            return MinibatchStdDev(int(self.opts["group_size"])), d_in + 1
-
-        return extend_head(discriminator, self.name, make)
+    def head_feature(self, in_features: int, ctx: SetupContext) -> HeadFeature:
+        return HeadFeature(MinibatchStdDev(int(self.opts["group_size"])), 1)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 
-from ganzoo import DataInfo, LossSpec, Option
+from ganzoo import GeneratorStep, Option, SetupContext
 from ganzoo.errors import IncompatibleError
-from ganzoo.specs import GeneratorStep
 from ganzoo_mitigations.base import Mitigation
 
 
@@ -33,9 +30,9 @@ class ModeSeeking(Mitigation):
         "eps": Option(1e-5, "eps in the denominator (MSGAN code: 1e-5)", minimum=0.0),
     }
 
-    def check(self, *, info: DataInfo, batch_size: int, loss: LossSpec, mitigations: Sequence[str]) -> None:
-        if batch_size < 2:
-            raise IncompatibleError(f"mode-seeking: needs a batch size of at least 2 (two halves), got {batch_size}")
+    def check(self, ctx: SetupContext) -> None:
+        if ctx.batch_size < 2:
+            raise IncompatibleError(f"mode-seeking: needs a batch size of at least 2 (two halves), got {ctx.batch_size}")
 
     def generator_regularizer(self, step: GeneratorStep) -> torch.Tensor | None:
         weight = float(self.opts["weight"])

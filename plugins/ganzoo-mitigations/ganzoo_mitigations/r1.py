@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
-from ganzoo import Option
-from ganzoo.specs import DiscriminatorStep
+from ganzoo import DiscriminatorStep, Option
 from ganzoo_mitigations.base import Mitigation
 
 
-def r1_penalty(discriminator: object, real: torch.Tensor) -> torch.Tensor:
+def r1_penalty(discriminator: Callable[..., torch.Tensor], real: torch.Tensor,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
     """``E_x ||grad_x D(x)||^2`` over the (prepared) real batch, differentiable (create_graph)."""
     x = real.detach().float().requires_grad_(True)
-    out = discriminator(x).float()  # type: ignore[operator]
+    out = (discriminator(x) if labels is None else discriminator(x, labels)).float()
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return grad.flatten(1).pow(2).sum(dim=1).mean()
 
@@ -34,4 +36,4 @@ class R1(Mitigation):
         gamma, every = float(self.opts["gamma"]), int(self.opts["every"])
         if gamma == 0 or step.step % every:
             return None
-        return (gamma / 2 * every) * r1_penalty(step.discriminator, step.real)
+        return (gamma / 2 * every) * r1_penalty(step.discriminator, step.real, step.real_labels)

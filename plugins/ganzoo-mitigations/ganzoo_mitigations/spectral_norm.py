@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganzoo import Option
-from ganzoo.specs import Discriminator
+from ganzoo import Discriminator, Option, SetupContext
 from ganzoo_mitigations.base import Mitigation, apply_spectral_norm
 
 
@@ -13,9 +12,8 @@ class SpectralNorm(Mitigation):
     """Divides the weight of every linear / convolution layer of D by its largest singular value,
     estimated by power iteration (``torch.nn.utils.parametrizations.spectral_norm``).
 
-    Applies to the layers D has when this mitigation's turn comes (heads created by earlier
-    mitigations included); the built-in head mitigations listed later normalise their new layers
-    too, so any order gives a fully normalised D with the built-ins.
+    The engine attaches every mitigation's head features before it calls ``wrap_discriminator``,
+    so the whole discriminator is normalised whatever the order of the mitigations.
     """
 
     name = "spectral-norm"
@@ -30,11 +28,11 @@ class SpectralNorm(Mitigation):
     def changes_generator(self) -> bool:  # noqa: D102 - see MitigationSpec.changes_generator
         return bool(self.opts["generator"])
 
-    def wrap_discriminator(self, discriminator: Discriminator) -> Discriminator:
+    def wrap_discriminator(self, discriminator: Discriminator, ctx: SetupContext) -> Discriminator:
         apply_spectral_norm(discriminator, int(self.opts["n_power_iterations"]))
         return discriminator
 
-    def wrap_generator(self, generator: nn.Module) -> nn.Module:
+    def wrap_generator(self, generator: nn.Module, ctx: SetupContext) -> nn.Module:
         if self.opts["generator"]:
             apply_spectral_norm(generator, int(self.opts["n_power_iterations"]))
         return generator

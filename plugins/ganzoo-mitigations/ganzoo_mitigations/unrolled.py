@@ -7,8 +7,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn.parallel import DistributedDataParallel
 
-from ganzoo import Option
-from ganzoo.specs import GeneratorStep
+from ganzoo import Batch, GeneratorStep, Option
 from ganzoo_mitigations.base import Mitigation
 
 Tensors = dict[str, torch.Tensor]
@@ -23,8 +22,8 @@ class UnrolledDiscriminator(nn.Module):
         object.__setattr__(self, "base", base)
         self.params, self.state = params, buffers
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return functional_call(self.base, (self.params, self.state), (x,))
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return functional_call(self.base, (self.params, self.state), (x,) if labels is None else (x, labels))
 
 
 def _copy(tensors: Tensors) -> Tensors:
@@ -62,10 +61,10 @@ def unroll(
     names = list(params)
     for k in range(1, steps + 1):
         real = step.sample_real()
-        z = step.sample_latent(real.shape[0])
+        z, labels = step.sample_latent(real.x.shape[0])
         with torch.set_grad_enabled(second_order):
-            fake = functional_call(gen, gen_buffers, (z,)).float()
-        loss = step.discriminator_objective(UnrolledDiscriminator(base, params, buffers), real, fake)
+            fake = functional_call(gen, gen_buffers, (z,) if labels is None else (z, labels)).float()
+        loss = step.discriminator_objective(UnrolledDiscriminator(base, params, buffers), real, Batch(fake, labels))
         grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=second_order, allow_unused=True)
         new: Tensors = {}
         for n, g in zip(names, grads):
