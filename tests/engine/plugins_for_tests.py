@@ -41,14 +41,14 @@ class NaNAtStep(LossSpec):
         configured.calls = 0  # each configured copy counts its own calls
         return configured
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: Any = None) -> torch.Tensor:
         self.calls += 1
         loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
         if self.calls >= int(self.opts["at"]):
             loss = loss * float("nan")
         return loss
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, ctx: Any = None) -> torch.Tensor:
         return F.softplus(-fake_logits).mean()
 
 

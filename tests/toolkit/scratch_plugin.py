@@ -9,7 +9,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import ArchitectureSpec, DataInfo, DatasetSpec, GanData, LossSpec, MitigationSpec, Option, hookimpl
+from ganzoo import (
+    ArchitectureSpec,
+    BatchContext,
+    DataInfo,
+    DatasetSpec,
+    DiscriminatorStep,
+    GanData,
+    GeneratorStep,
+    LossSpec,
+    MitigationSpec,
+    Option,
+    hookimpl,
+)
 from ganzoo.specs import Discriminator
 
 # --------------------------------------------------------------------------- working components
@@ -53,10 +65,14 @@ class ScratchLoss(LossSpec):
     name = "scratch-loss"
     summary = "scratch non-saturating loss"
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
         return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(
+        self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, ctx: GeneratorStep | None = None
+    ) -> torch.Tensor:
         return F.softplus(-fake_logits).mean()
 
 
@@ -80,7 +96,7 @@ class ScratchMitigation(MitigationSpec):
     summary = "scratch instance noise"
     options = {"std": Option(0.05, "noise std", minimum=0.0)}
 
-    def prepare_batch(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, ctx: BatchContext) -> torch.Tensor:
         return x + self.opts["std"] * torch.randn_like(x)
 
 
@@ -118,17 +134,23 @@ class NoLatentDimArch(ScratchArch):
 
 
 class ReversedLoss(ScratchLoss):
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
         return F.softplus(real_logits).mean() + F.softplus(-fake_logits).mean()
 
 
 class UnstableLoss(ScratchLoss):
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
         return -(torch.log(torch.sigmoid(real_logits)) + torch.log(1 - torch.sigmoid(fake_logits))).mean()
 
 
 class VectorLoss(ScratchLoss):
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(
+        self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, ctx: GeneratorStep | None = None
+    ) -> torch.Tensor:
         return F.softplus(-fake_logits)
 
 
@@ -160,8 +182,8 @@ class TouchesDMitigation(ScratchMitigation):
 
 
 class ShapeMismatchMitigation(ScratchMitigation):
-    def prepare_batch(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x, x], dim=1)  # doubles the features but keeps discriminator_info unchanged
+    def transform(self, x: torch.Tensor, ctx: BatchContext) -> torch.Tensor:
+        return torch.cat([x, x], dim=1)  # doubles the features: the engine packs, a transform must keep the shape
 
 
 # --------------------------------------------------------------------------- plugin hooks
@@ -173,7 +195,9 @@ class AbstractLoss(LossSpec):
     name = "scratch-abstract"
     summary = "lacks generator_loss"
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
         return real_logits.mean()
 
 

@@ -96,7 +96,7 @@ BROKEN = [
     ("dataset", scratch.BadLabelsDataset, "items", "labels must be in [0, 2)"),
     ("dataset", scratch.RandomDataset, "determinism", "two builds with seed 0 differ"),
     ("mitigation", scratch.TouchesDMitigation, "engine", "discriminator_for_generator() changed the discriminator"),
-    ("mitigation", scratch.ShapeMismatchMitigation, "hooks", "discriminator_info() says (2,)"),
+    ("mitigation", scratch.ShapeMismatchMitigation, "hooks", "transform() on vector data (8, 2) must keep the shape"),
 ]
 
 
@@ -143,8 +143,8 @@ def test_penalty_weight_zero_switches_the_penalty_off():
     class LeakyPenalty(scratch.ScratchLoss):
         options = {"gp_weight": Option(10.0, "weight", minimum=0.0)}
 
-        def penalty(self, discriminator, real, fake):
-            return discriminator(real).pow(2).mean() * (self.opts["gp_weight"] + 1)
+        def penalty(self, ctx):
+            return ctx.discriminator(ctx.real).pow(2).mean() * (self.opts["gp_weight"] + 1)
 
     with pytest.raises(ConformanceError, match=r"with gp_weight=0 the penalty should be None or 0"):
         check_loss(LeakyPenalty(), only=["penalty"])

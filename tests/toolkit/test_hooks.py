@@ -120,11 +120,13 @@ def test_hook_ganzoo_register_datasets(tmp_path):
 
 def test_hook_ganzoo_register_mitigations(tmp_path):
     seen: list[tuple[int, ...]] = []
+    roles: set[tuple[str, str]] = set()
 
     class Watching(scratch.ScratchMitigation):
-        def prepare_batch(self, x):
+        def transform(self, x, ctx):
             seen.append(tuple(x.shape))
-            return super().prepare_batch(x)
+            roles.add((ctx.role, ctx.player))
+            return super().transform(x, ctx)
 
     class Plugin:
         @hookimpl
@@ -135,6 +137,7 @@ def test_hook_ganzoo_register_mitigations(tmp_path):
     assert host.mitigations.entry("scratch-noise").plugin == "mitigation-plugin"
     _train_with(host, tmp_path, mitigations=["scratch-noise"])
     assert seen and all(s == (8, 2) for s in seen)
+    assert roles == {("real", "discriminator"), ("fake", "discriminator"), ("fake", "generator")}
 
 
 # --------------------------------------------------------------------------- lifecycle hooks
@@ -191,7 +194,7 @@ def test_hook_ganzoo_train_end(recorded_run, tmp_path):
     class NanLoss(scratch.ScratchLoss):
         name = "nan-loss"
 
-        def generator_loss(self, fake_logits):
+        def generator_loss(self, real_logits, fake_logits, ctx=None):
             return fake_logits.mean() * float("nan")
 
     class Plugin(Recorder):

@@ -14,9 +14,9 @@ from torch.nn.utils import parametrize
 
 from ganzoo.config import resolve
 from ganzoo.engine.api import start_run
-from ganzoo.engine.components import assemble
+from ganzoo.engine.components import HeadStack, assemble, pack_batch
 from ganzoo.plugins import get_host
-from ganzoo_mitigations.base import ExtendedHead
+from ganzoo.specs import BatchContext
 
 MITIGATIONS = sorted(n for n in get_host().mitigations.names() if get_host().mitigations.entry(n).plugin == "ganzoo-mitigations")
 LOSSES = get_host().losses.names()  # new losses are covered automatically
@@ -60,8 +60,8 @@ def test_all_mitigations_together(tmp_path: Path) -> None:
             "arch": {"hidden": 16, "latent_dim": 8}, "mitigation": sets}
     asm = assemble(resolve(user, get_host()), get_host())
     d = asm.discriminator
-    assert asm.d_info.shape == (4,)
-    assert isinstance(d.head, ExtendedHead) and [type(a).__name__ for a in d.head.augmenters] == [
+    assert asm.d_info.shape == (4,) and asm.batch.pack == 2
+    assert isinstance(d.head, HeadStack) and [type(a).__name__ for a in d.head.augmenters] == [
         "MinibatchDiscrimination", "MinibatchStdDev"]
     assert d.head.out.in_features == 16 + 8 + 1
     linears = [m for m in d.modules() if isinstance(m, nn.Linear)]
@@ -93,8 +93,10 @@ def test_pacgan_and_minibatch_stddev_on_images(tmp_path: Path, image_host: Any, 
     first = next(m for m in asm.discriminator.modules() if isinstance(m, nn.Conv2d))
     assert first.in_channels == 6
     x = torch.randn(8, 3, resolution, resolution)
-    for m in asm.mitigations:
-        x = m.prepare_batch(x)
+    ctx = BatchContext(0, 2, torch.device("cpu"), asm.info, "real", "discriminator")
+    for m in asm.mitigations:  # what the engine does to a raw batch: transforms, then packing
+        x = m.transform(x, ctx)
+    x = pack_batch(x, asm.batch.pack)
     assert x.shape == (4, 6, resolution, resolution)
     assert asm.discriminator(x).shape == (4,)
     assert asm.discriminator.head.out.in_features == asm.discriminator.feature_dim + 1

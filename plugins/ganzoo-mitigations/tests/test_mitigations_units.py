@@ -11,13 +11,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ganzoo import DataInfo, MitigationSpec
+from ganzoo import Batch, BatchContext, DataInfo, MitigationSpec, SetupContext
 from ganzoo.config import resolve
-from ganzoo.engine.components import assemble
+from ganzoo.engine.components import HeadStack, _attach_head_features, assemble, combine_batch_needs, pack_batch, packed_info
 from ganzoo.errors import IncompatibleError
 from ganzoo.plugins import get_host
 from ganzoo.specs import Discriminator, DiscriminatorStep, GeneratorStep
-from ganzoo_mitigations.base import ExtendedHead
 
 NAMES = ["minibatch-discrimination", "minibatch-stddev", "mode-seeking", "pacgan", "r1", "spectral-norm", "unrolled"]
 
@@ -32,6 +31,26 @@ def mlp_d(in_dim: int = 2, hidden: int = 8, batch_norm: bool = False) -> Discrim
         layers.append(nn.BatchNorm1d(hidden))
     layers += [nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2)]
     return Discriminator(nn.Sequential(*layers), hidden)
+
+
+VECTORS = DataInfo(name="v", kind="vector", shape=(2,))
+
+
+def setup(batch_size: int = 16, info: DataInfo = VECTORS) -> SetupContext:
+    """What the engine passes to the set-up hooks."""
+    return SetupContext(info=info, batch_size=batch_size, total_steps=10, device=torch.device("cpu"),
+                        loss=get_host().losses.get("ns-gan"))
+
+
+def finished(d: Discriminator, names: list[str], sets: dict[str, Any] | None = None) -> Discriminator:
+    """``d`` as the engine finishes it for the mitigations ``names`` (in order): every head feature
+    attached first (``HeadStack``), then each ``wrap_discriminator``."""
+    specs = [mitigation(n, **(sets or {}).get(n, {})) for n in names]
+    ctx = setup()
+    _attach_head_features(d, specs, ctx, "test-arch")
+    for spec in specs:
+        d = spec.wrap_discriminator(d, ctx)
+    return d
 
 
 def conv_d() -> Discriminator:
@@ -84,7 +103,7 @@ def test_spectral_norm_normalises_every_layer_of_d() -> None:
         with torch.no_grad():
             for p in d.parameters():
                 p.mul_(5.0)  # start far from norm 1
-        d = mitigation("spectral-norm").wrap_discriminator(d)
+        d = mitigation("spectral-norm").wrap_discriminator(d, setup())
         layers = sn_layers(d)
         assert len(layers) == sum(isinstance(m, (nn.Linear, nn.Conv2d)) for m in d.modules()) >= 3
         assert d.head in layers
@@ -103,8 +122,8 @@ def test_spectral_norm_generator_option_and_changes_generator() -> None:
     off, on = mitigation("spectral-norm"), mitigation("spectral-norm", generator=True, n_power_iterations=2)
     assert off.changes_generator is False and on.changes_generator is True
     g = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.ConvTranspose2d(8, 3, 4))
-    assert not sn_layers(off.wrap_generator(copy.deepcopy(g)))
-    wrapped = on.wrap_generator(g)
+    assert not sn_layers(off.wrap_generator(copy.deepcopy(g), setup()))
+    wrapped = on.wrap_generator(g, setup())
     assert parametrize.is_parametrized(wrapped[0], "weight") and parametrize.is_parametrized(wrapped[2], "weight")
     assert wrapped[2].parametrizations.weight[0].n_power_iterations == 2
 
@@ -115,12 +134,10 @@ def test_spectral_norm_generator_option_and_changes_generator() -> None:
     ["minibatch-discrimination", "minibatch-stddev", "spectral-norm"],
 ])
 def test_spectral_norm_covers_heads_of_other_mitigations_in_any_order(order: list[str]) -> None:
-    d_model = mlp_d()
-    for name in order:
-        opts = {"num_kernels": 3, "kernel_dim": 2} if name == "minibatch-discrimination" else {}
-        d_model = mitigation(name, **opts).wrap_discriminator(d_model)
+    d_model = finished(mlp_d(), order, {"minibatch-discrimination": {"num_kernels": 3, "kernel_dim": 2}})
     head = d_model.head
-    assert isinstance(head, ExtendedHead) and len(head.augmenters) == 2
+    assert isinstance(head, HeadStack) and [type(a).__name__ for a in head.augmenters] == [
+        "MinibatchDiscrimination", "MinibatchStdDev"]
     linears = [m for m in d_model.modules() if isinstance(m, nn.Linear)]
     assert len(linears) == 4  # two feature layers, minibatch discrimination's T, the final layer
     assert all(parametrize.is_parametrized(m, "weight") for m in linears)
@@ -134,7 +151,7 @@ def test_spectral_norm_covers_heads_of_other_mitigations_in_any_order(order: lis
 def test_minibatch_discrimination_logit_depends_on_other_samples() -> None:
     torch.manual_seed(0)
     plain = mlp_d()
-    mbd = mitigation("minibatch-discrimination", num_kernels=10, kernel_dim=3).wrap_discriminator(copy.deepcopy(plain))
+    mbd = finished(copy.deepcopy(plain), ["minibatch-discrimination"], {"minibatch-discrimination": {"num_kernels": 10, "kernel_dim": 3}})
     assert mbd.head.out.in_features == 8 + 10
     assert mbd.features is plain.features or all(
         torch.equal(a, b) for a, b in zip(mbd.features.parameters(), plain.features.parameters()))
@@ -172,8 +189,8 @@ def test_minibatch_discrimination_feature_values() -> None:
 
 def test_minibatch_stddev_appends_exactly_the_group_std() -> None:
     d = Discriminator(nn.Identity(), 3)
-    d = mitigation("minibatch-stddev").wrap_discriminator(d)
-    assert isinstance(d.head, ExtendedHead) and d.head.out.in_features == 4
+    d = finished(d, ["minibatch-stddev"])
+    assert isinstance(d.head, HeadStack) and d.head.out.in_features == 4
     x = torch.arange(24, dtype=torch.float32).reshape(8, 3) ** 1.5
     stat = d.head.augmenters[0](x)
     assert torch.equal(stat[:, :3], x)
@@ -192,13 +209,14 @@ def test_minibatch_stddev_appends_exactly_the_group_std() -> None:
 
 
 def test_minibatch_stddev_check_rejects_indivisible_batches() -> None:
-    info = DataInfo(name="v", kind="vector", shape=(2,))
-    loss = get_host().losses.get("ns-gan")
     spec = mitigation("minibatch-stddev")
     for ok in (2, 4, 8, 12, 256):
-        spec.check(info=info, batch_size=ok, loss=loss, mitigations=["minibatch-stddev"])
+        spec.check(setup(ok))
+        combine_batch_needs(ok, [("minibatch-stddev", spec.batch_needs(setup(ok)))])
+    spec.check(setup(10))  # the engine checks the combined batch needs, once
+    assert spec.batch_needs(setup(10)).group == 4
     with pytest.raises(IncompatibleError, match=r"batch size 10.*group size 4"):
-        spec.check(info=info, batch_size=10, loss=loss, mitigations=["minibatch-stddev"])
+        combine_batch_needs(10, [("minibatch-stddev", spec.batch_needs(setup(10)))])
     with pytest.raises(IncompatibleError, match="group_size"):
         assembled(10, ["minibatch-stddev"])
 
@@ -220,10 +238,14 @@ def test_minibatch_stddev_with_pacgan_checks_the_packed_batch_in_any_order(order
 def test_pacgan_packs_images_on_channels_and_builds_d_for_them() -> None:
     pac = mitigation("pacgan", pack=3)
     info = DataInfo(name="img", kind="image", shape=(3, 16, 16))
-    d_info = pac.discriminator_info(info)
+    needs = pac.batch_needs(setup(12, info))
+    assert needs.pack == 3
+    d_info = packed_info(info, needs.pack)
     assert d_info.shape == (9, 16, 16) and info.shape == (3, 16, 16)
     x = torch.randn(12, 3, 16, 16)
-    packed = pac.prepare_batch(x)
+    ctx = BatchContext(0, 10, torch.device("cpu"), info, "real", "discriminator")
+    assert torch.equal(pac.transform(x, ctx), x)  # the engine packs, not the mitigation
+    packed = pack_batch(x, needs.pack)
     assert packed.shape == (4, 9, 16, 16)
     assert torch.equal(packed[1, 0:3], x[3]) and torch.equal(packed[1, 3:6], x[4]) and torch.equal(packed[1, 6:9], x[5])
     if "dcgan" in get_host().architectures:
@@ -236,14 +258,15 @@ def test_pacgan_packs_images_on_channels_and_builds_d_for_them() -> None:
 
 def test_pacgan_packs_vectors_and_the_engine_builds_d_for_them() -> None:
     pac = mitigation("pacgan")
-    assert pac.discriminator_info(DataInfo(name="v", kind="vector", shape=(2,))).shape == (4,)
+    pack = pac.batch_needs(setup()).pack
+    assert packed_info(VECTORS, pack).shape == (4,)
     x = torch.arange(12.0).reshape(6, 2)
-    assert torch.equal(pac.prepare_batch(x), torch.tensor([[0.0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]))
+    assert torch.equal(pack_batch(x, pack), torch.tensor([[0.0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]))
     asm = assembled(8, ["pacgan"], {"pacgan": {"pack": 4}})
-    assert asm.d_info.shape == (8,) and asm.info.shape == (2,)
+    assert asm.d_info.shape == (8,) and asm.info.shape == (2,) and asm.batch.pack == 4
     first = next(m for m in asm.discriminator.modules() if isinstance(m, nn.Linear))
     assert first.in_features == 8
-    assert asm.discriminator(asm.mitigations[0].prepare_batch(torch.randn(8, 2))).shape == (2,)
+    assert asm.discriminator(pack_batch(torch.randn(8, 2), asm.batch.pack)).shape == (2,)
 
 
 def test_pacgan_batch_not_divisible_names_both_numbers() -> None:
@@ -260,7 +283,7 @@ def _gan(batch_norm: bool = True) -> tuple[nn.Module, Discriminator]:
     torch.manual_seed(0)
     g = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
     g.latent_dim = 3  # type: ignore[assignment]
-    d = mitigation("spectral-norm").wrap_discriminator(mlp_d(batch_norm=batch_norm))  # SN adds u/v buffers
+    d = mitigation("spectral-norm").wrap_discriminator(mlp_d(batch_norm=batch_norm), setup())  # SN adds u/v buffers
     return g, d
 
 
@@ -270,19 +293,20 @@ def _gstep(g: nn.Module, d: nn.Module, seed: int = 1, r1: bool = False) -> Gener
     gen = torch.Generator().manual_seed(seed)
     loss = get_host().losses.get("ns-gan")
 
-    def objective(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        total = loss.discriminator_loss(D(real), D(fake))
+    def objective(D: nn.Module, real: Batch, fake: Batch) -> torch.Tensor:
+        total = loss.discriminator_loss(D(real.x), D(fake.x))
         if r1:
             total = total + mitigation("r1").discriminator_regularizer(
-                DiscriminatorStep(0, D, real, fake, torch.zeros(0), torch.zeros(0)))
+                DiscriminatorStep(0, 10, torch.device("cpu"), VECTORS, D, real.x, fake.x, torch.zeros(0), torch.zeros(0)))
         return total
 
     z = torch.randn(16, 3, generator=gen)
     return GeneratorStep(
-        step=0, generator=g, discriminator=d, z=z, fake=g(z), loss=loss,
-        sample_real=lambda: torch.randn(16, 2, generator=gen) * 0.5 + 1.0,
-        sample_latent=lambda n: torch.randn(n, 3, generator=gen),
-        prepare=lambda x: x, discriminator_objective=objective, lr_d=0.05, betas_d=(0.5, 0.999),
+        step=0, total_steps=10, device=torch.device("cpu"), info=VECTORS,
+        generator=g, discriminator=d, z=z, fake=g(z), loss=loss,
+        sample_real=lambda: Batch(torch.randn(16, 2, generator=gen) * 0.5 + 1.0),
+        sample_latent=lambda n: (torch.randn(n, 3, generator=gen), None),
+        prepare=lambda x, ctx: x, discriminator_objective=objective, lr_d=0.05, betas_d=(0.5, 0.999),
     )
 
 
@@ -344,12 +368,15 @@ def test_unrolled_second_order_gradient_matches_the_surrogate_by_hand() -> None:
 
     def g_grad(second_order: bool) -> tuple[torch.Tensor, ...]:
         it_r, it_z = iter(reals), iter(latents)
-        step = GeneratorStep(step=0, generator=g, discriminator=d, z=z, fake=g(z), loss=loss,
-                             sample_real=lambda: next(it_r), sample_latent=lambda n: next(it_z), prepare=lambda x: x,
-                             discriminator_objective=objective, lr_d=0.1, betas_d=(0.5, 0.999))
+        step = GeneratorStep(step=0, total_steps=10, device=torch.device("cpu"), info=VECTORS,
+                             generator=g, discriminator=d, z=z, fake=g(z), loss=loss,
+                             sample_real=lambda: Batch(next(it_r)), sample_latent=lambda n: (next(it_z), None),
+                             prepare=lambda x, ctx: x,
+                             discriminator_objective=lambda D, r, f: objective(D, r.x, f.x), lr_d=0.1,
+                             betas_d=(0.5, 0.999))
         spec = mitigation("unrolled", steps=2, optimizer="sgd", second_order=second_order)
         dk = spec.discriminator_for_generator(d, step)
-        return torch.autograd.grad(loss.generator_loss(dk(step.fake)), list(g.parameters()))
+        return torch.autograd.grad(loss.generator_loss(None, dk(step.fake)), list(g.parameters()))
 
     def surrogate(gp: dict[str, torch.Tensor]) -> torch.Tensor:
         theta = {n: p.detach().clone().requires_grad_(True) for n, p in d.named_parameters()}
@@ -357,7 +384,7 @@ def test_unrolled_second_order_gradient_matches_the_surrogate_by_hand() -> None:
             f = objective(lambda x: functional_call(d, theta, (x,)), r, functional_call(g, gp, (zk,)))
             grads = torch.autograd.grad(f, list(theta.values()), create_graph=True)
             theta = {n: p - 0.1 * gr for (n, p), gr in zip(theta.items(), grads)}
-        return loss.generator_loss(functional_call(d, theta, (functional_call(g, gp, (z,)),)))
+        return loss.generator_loss(None, functional_call(d, theta, (functional_call(g, gp, (z,)),)))
 
     gp = dict(g.named_parameters())
     want = torch.autograd.grad(surrogate(gp), list(gp.values()))
@@ -375,11 +402,11 @@ def test_unrolled_through_the_engine_leaves_d_and_its_optimizer_untouched(tmp_pa
             "mitigation": {"unrolled": {"steps": 2}}}
     t = Trainer(resolve(user, get_host()), tmp_path, get_host())
     t.train_step()  # gives the optimizer some state
-    d_state, opt_state = copy.deepcopy(t.D.state_dict()), copy.deepcopy(t.opt_d.state_dict())
+    d_state, opt_state = copy.deepcopy(t.D.state_dict()), copy.deepcopy(t.nets.opt_d.state_dict())
     g_before = [p.detach().clone() for p in t.G.parameters()]
-    t._g_update()
+    t.gan_step.g_update(None)  # a generator update with a fresh fake batch
     assert all(torch.equal(v, t.D.state_dict()[k]) for k, v in d_state.items())
-    after = t.opt_d.state_dict()["state"]
+    after = t.nets.opt_d.state_dict()["state"]
     assert all(torch.equal(v, after[i][k]) for i, s in opt_state["state"].items() for k, v in s.items())
     assert any(not torch.equal(a, b) for a, b in zip(g_before, t.G.parameters()))
 
@@ -392,8 +419,9 @@ def test_r1_is_exact_for_a_linear_discriminator() -> None:
     d = Discriminator(nn.Identity(), 4)
     w = d.head.weight
     real = torch.randn(8, 4)
-    step = DiscriminatorStep(step=3, discriminator=d, real=real, fake=torch.randn(8, 4),
-                             real_logits=d(real), fake_logits=torch.zeros(8))
+    step = DiscriminatorStep(step=3, total_steps=10, device=torch.device("cpu"),
+                             info=DataInfo(name="v", kind="vector", shape=(4,)), discriminator=d, real=real,
+                             fake=torch.randn(8, 4), real_logits=d(real), fake_logits=torch.zeros(8))
     value = mitigation("r1", gamma=10.0).discriminator_regularizer(step)
     expected = 10.0 / 2 * w.detach().pow(2).sum()
     torch.testing.assert_close(value, expected)
@@ -419,7 +447,9 @@ def test_mode_seeking_term_on_a_known_generator(shape: tuple[int, ...]) -> None:
         lin.weight.copy_(3.0 * torch.eye(dim))
     z = torch.randn(10, dim)
     fake = lin(z).reshape(10, *shape)  # G(z) = 3 z: |G(z1) - G(z2)| / |z1 - z2| = 3 exactly
-    step = GeneratorStep(step=0, generator=lin, discriminator=nn.Identity(), z=z, fake=fake, loss=None,  # type: ignore[arg-type]
+    step = GeneratorStep(step=0, total_steps=10, device=torch.device("cpu"),
+                         info=DataInfo(name="m", kind="vector" if len(shape) == 1 else "image", shape=shape),
+                         generator=lin, discriminator=nn.Identity(), z=z, fake=fake, loss=None,  # type: ignore[arg-type]
                          sample_real=None, sample_latent=None, prepare=None,  # type: ignore[arg-type]
                          discriminator_objective=None, lr_d=0.0, betas_d=(0.5, 0.999))  # type: ignore[arg-type]
     value = mitigation("mode-seeking", weight=2.0).generator_regularizer(step)
@@ -427,5 +457,4 @@ def test_mode_seeking_term_on_a_known_generator(shape: tuple[int, ...]) -> None:
     value.backward()
     assert torch.diagonal(lin.weight.grad).mean() < 0  # minimising it spreads G's outputs apart
     with pytest.raises(IncompatibleError, match="at least 2"):
-        mitigation("mode-seeking").check(info=DataInfo(name="v", kind="vector", shape=(2,)), batch_size=1,
-                                         loss=get_host().losses.get("ns-gan"), mitigations=["mode-seeking"])
+        mitigation("mode-seeking").check(setup(1))
