@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from ganzoo import LossSpec
+from ganzoo import DataInfo, DiscriminatorStep, LossSpec, StepContext
 from ganzoo.config import TRAIN_OPTIONS
 from ganzoo.errors import ConfigError
 from ganzoo.plugins import get_host
@@ -44,6 +44,16 @@ def test_batch_norm_ok_only_false_for_gradient_penalty() -> None:
     }
 
 
+def test_builtin_generator_losses_use_only_the_fake_logits() -> None:
+    """None of the built-in losses is relativistic: the engine skips the real batch of the G step."""
+    for name in NAMES:
+        spec = loss(name)
+        assert spec.needs_real_logits is False
+        fake = torch.randn(6)
+        ignored = spec.generator_loss(torch.randn(6), fake)
+        assert torch.equal(ignored, spec.generator_loss(None, fake))
+
+
 def test_recommended_settings() -> None:
     assert loss("wgan").recommended["train.n_critic"] == 5
     assert loss("wgan").recommended["train.lr_d"] == 5e-5
@@ -67,7 +77,7 @@ def test_nsgan_known_values() -> None:
     z = torch.zeros(6)
     ns = loss("ns-gan")
     assert ns.discriminator_loss(z, z).item() == pytest.approx(2 * math.log(2))
-    assert ns.generator_loss(z).item() == pytest.approx(math.log(2))
+    assert ns.generator_loss(None, z).item() == pytest.approx(math.log(2))
     # a confident, correct discriminator has a loss close to 0
     assert ns.discriminator_loss(t(20.0, 30.0), t(-20.0, -30.0)).item() < 1e-8
 
@@ -76,14 +86,14 @@ def test_wgan_known_values() -> None:
     for name in ("wgan", "wgan-gp"):
         spec = loss(name)
         assert spec.discriminator_loss(t(1, 2, 3), t(0, 0, 3)).item() == pytest.approx(-1.0)
-        assert spec.generator_loss(t(0, 0, 3)).item() == pytest.approx(-1.0)
+        assert spec.generator_loss(None, t(0, 0, 3)).item() == pytest.approx(-1.0)
 
 
 def test_hinge_known_values() -> None:
     h = loss("hinge")
     # relu(1 - [2, .5, -1]) = [0, .5, 2]; relu(1 + [-2, 0, .5]) = [0, 1, 1.5]
     assert h.discriminator_loss(t(2, 0.5, -1), t(-2, 0, 0.5)).item() == pytest.approx(5 / 6 + 5 / 6)
-    assert h.generator_loss(t(-2, 0, 0.5)).item() == pytest.approx(0.5)
+    assert h.generator_loss(None, t(-2, 0, 0.5)).item() == pytest.approx(0.5)
     # beyond the margins the discriminator's loss and gradient are zero
     real, fake = t(1.5, 3.0).requires_grad_(), t(-1.5, -3.0).requires_grad_()
     value = h.discriminator_loss(real, fake)
@@ -96,12 +106,12 @@ def test_lsgan_known_values_and_options() -> None:
     ls = loss("lsgan")
     # 0.5 * mean([0, 1]) + 0.5 * mean([0, 1])
     assert ls.discriminator_loss(t(1, 0), t(0, 1)).item() == pytest.approx(0.5)
-    assert ls.generator_loss(t(0, 1)).item() == pytest.approx(0.25)
+    assert ls.generator_loss(None, t(0, 1)).item() == pytest.approx(0.25)
     assert ls.discriminator_loss(t(1, 1), t(0, 0)).item() == 0.0
     chi2 = loss("lsgan", a=-1, b=1, c=0)
     assert chi2.discriminator_loss(t(1, 1), t(-1, -1)).item() == 0.0
-    assert chi2.generator_loss(t(0, 0)).item() == 0.0
-    assert chi2.generator_loss(t(2, 2)).item() == pytest.approx(2.0)
+    assert chi2.generator_loss(None, t(0, 0)).item() == 0.0
+    assert chi2.generator_loss(None, t(2, 2)).item() == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -113,7 +123,7 @@ def test_gradient_directions(name: str) -> None:
     spec.discriminator_loss(real, fake).backward()
     assert (real.grad < 0).all() and (fake.grad > 0).all()
     fake_g = torch.full((4,), 0.5, requires_grad=True)
-    spec.generator_loss(fake_g).backward()
+    spec.generator_loss(None, fake_g).backward()
     assert (fake_g.grad < 0).all()
 
 
@@ -122,7 +132,7 @@ def test_losses_are_float32_scalars_from_bf16_logits(name: str) -> None:
     spec = loss(name)
     real = torch.randn(8).bfloat16()
     fake = torch.randn(8).bfloat16()
-    for value in (spec.discriminator_loss(real, fake), spec.generator_loss(fake)):
+    for value in (spec.discriminator_loss(real, fake), spec.generator_loss(None, fake)):
         assert value.dim() == 0 and torch.isfinite(value)
         if name != "ns-gan":
             assert value.dtype == torch.float32
@@ -133,6 +143,9 @@ def test_no_penalty_and_no_step_hook_side_effects(name: str) -> None:
     spec = loss(name)
     net = torch.nn.Linear(3, 1)
     before = [p.detach().clone() for p in net.parameters()]
-    assert spec.penalty(net, torch.randn(2, 3), torch.randn(2, 3)) is None
-    spec.after_discriminator_step(net)
+    info = DataInfo(name="v", kind="vector", shape=(3,))
+    real, fake = torch.randn(2, 3), torch.randn(2, 3)
+    step = DiscriminatorStep(0, 10, torch.device("cpu"), info, net, real, fake, net(real).squeeze(1), net(fake).squeeze(1))
+    assert spec.penalty(step) is None
+    spec.after_discriminator_step(net, StepContext(0, 10, torch.device("cpu"), info))
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
