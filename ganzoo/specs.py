@@ -182,9 +182,6 @@ class DataInfo:
     stacked_from: str | None = None
     """Name of the dataset whose images form each channel (stacked MNIST: ``"mnist"``): the domain
     classifier is trained on that dataset and applied per channel, and modes are digit triples."""
-    fidelity_reference: str | None = None
-    """A torch-fidelity registered input holding this data's reference statistics (e.g.
-    ``"cifar10-train"``), used for FID/KID when the data is at its native resolution."""
     extras: Mapping[str, Any] = field(default_factory=dict)
     """Free-form, JSON-serialisable hints for a plugin's own metrics and components."""
 
@@ -202,6 +199,11 @@ class DataInfo:
         for s in self.shape:
             n *= s
         return n
+
+    @property
+    def stacked(self) -> tuple[str, int] | None:
+        """``(stacked_from, channels)`` for data whose channels are images of another dataset, else None."""
+        return (self.stacked_from, self.channels) if self.stacked_from else None
 
     @property
     def conditional(self) -> bool:
@@ -238,6 +240,11 @@ class DatasetSpec(Component, abc.ABC):
     def build(self, *, data_root: Path | None, seed: int) -> GanData:
         """Build the data. ``data_root`` is the user's ``--data-root`` (or None); offline and without
         local files, raise :class:`ganzoo.errors.DataUnavailableError` saying how to point at files."""
+
+    def fidelity_reference(self) -> str | None:
+        """A torch-fidelity registered input holding exactly the images this configured dataset builds
+        (e.g. ``"cifar10-train"``), so FID/KID use its cached statistics; None (default) otherwise."""
+        return None
 
 
 # --------------------------------------------------------------------------- models
@@ -546,7 +553,7 @@ COMPONENT_KINDS: dict[str, type[Component]] = {
 REQUIRED_METHODS: dict[str, tuple[str, ...]] = {
     "architecture": ("build_generator", "build_discriminator", "supports"),
     "loss": ("discriminator_loss", "generator_loss", "penalty", "after_discriminator_step"),
-    "dataset": ("build",),
+    "dataset": ("build", "fidelity_reference"),
     "mitigation": (
         "check",
         "batch_needs",

@@ -170,7 +170,6 @@ def info_from_dict(d: dict[str, Any]) -> DataInfo:
         mode_std=d.get("mode_std"),
         mode_num_samples=d.get("mode_num_samples", extras.get("mode_num_samples")),
         stacked_from=d.get("stacked_from", extras.get("base_dataset")),
-        fidelity_reference=d.get("fidelity_reference"),
         extras=extras,
     )
 

@@ -39,26 +39,15 @@ __all__ = [
     "DomainClassifier",
     "ClassifierNet",
     "FEATURE_DIM",
-    "STACKED_DATASETS",
     "get_classifier",
-    "base_dataset",
     "classifier_data",
 ]
 
-STACKED_DATASETS: dict[str, tuple[str, int]] = {"stacked-mnist": ("mnist", 3)}
-"""Datasets whose channels are independent images of a base dataset: name -> (base, channels)."""
-
-
-def base_dataset(dataset: str) -> tuple[str, int]:
-    """``(base dataset, stacked channels)``: ``("mnist", 3)`` for stacked-mnist, ``(dataset, 0)`` otherwise."""
-    return STACKED_DATASETS.get(dataset, (dataset, 0))
-
-
-def _resolve_options(host: Any, dataset: str, options: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The configured base dataset spec and its resolved options (validated against the named dataset)."""
-    base, stacked = base_dataset(dataset)
+def _resolve_options(host: Any, dataset: str, base: str, options: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The configured ``base`` dataset spec and its resolved options (validated against ``dataset``,
+    whose images stack ``base``'s when the two differ)."""
     options = dict(options)
-    if stacked:
+    if base != dataset:
         if dataset in host.datasets:  # validate against the stacked dataset; keep what the base understands
             options = dict(host.datasets.get(dataset).with_options(options, prefix="dataset").opts)
         base_spec = host.datasets.get(base)
@@ -142,6 +131,7 @@ def _train_and_save(
 def get_classifier(
     dataset: str,
     *,
+    stacked: tuple[str, int] | None = None,
     data_root: Path | None = None,
     dataset_options: Mapping[str, Any] | None = None,
     cache_dir: Path | None = None,
@@ -153,6 +143,8 @@ def get_classifier(
 ) -> DomainClassifier:
     """The domain classifier of ``dataset``, trained on its real data on first use and cached.
 
+    ``stacked`` is ``(base dataset, channels)`` when each channel of ``dataset`` is an image of the base
+    dataset (``DataInfo.stacked``): the classifier is then the base dataset's, applied per channel.
     ``dataset_options`` are the dataset's options (e.g. ``{"split": "test", "resolution": 32}``); the
     cache is keyed by the dataset, its resolved options and ``seed``. ``seed`` is the classifier's own
     training seed, not a run's: leave it at 0 so that every run is measured with the same classifier.
@@ -163,8 +155,8 @@ def get_classifier(
         from ganzoo.plugins import get_host
 
         host = get_host()
-    base, stacked = base_dataset(dataset)
-    configured, options = _resolve_options(host, dataset, dataset_options or {})
+    base, channels = stacked or (dataset, 0)
+    configured, options = _resolve_options(host, dataset, base, dataset_options or {})
     path = cache_path(Path(cache_dir) if cache_dir is not None else default_cache_dir(), base, options, seed)
     with cache_lock(path):
         net = meta = None
@@ -176,8 +168,8 @@ def get_classifier(
                 warnings.warn(f"ignoring the cached classifier ({exc}); training it again", stacklevel=2)
         if net is None or meta is None:
             net, meta = _train_and_save(configured, path, data_root=data_root, seed=seed, device=device, quiet=quiet)
-    if stacked and net.channels != 1:
+    if channels and net.channels != 1:
         raise GanzooError(f"{dataset!r} needs a single-channel {base!r} classifier; got {net.channels} channels")
-    name = f"classifier:{base}" + (":per-channel" if stacked else "")
+    name = f"classifier:{base}" + (":per-channel" if channels else "")
     meta = {**meta, "path": str(path)}
-    return DomainClassifier(net.to(device), name=name, accuracy=meta["accuracy"], meta=meta, stacked=stacked)
+    return DomainClassifier(net.to(device), name=name, accuracy=meta["accuracy"], meta=meta, stacked=channels)

@@ -98,7 +98,7 @@ def mode_results(
     if classifier is None and protocol == "classifier":
         from ganzoo.metrics.classifier import get_classifier
 
-        classifier = get_classifier(info.name, data_root=data_root, dataset_options=source.dataset_options,
+        classifier = get_classifier(info.name, stacked=info.stacked, data_root=data_root, dataset_options=source.dataset_options,
                                     device=str(device), quiet=quiet, host=host)
     raw = mode_metrics(samples, info, classifier=classifier if protocol == "classifier" else None)
     proto = {"protocol": raw.get("protocol", protocol), "num_generated": n, "num_modes": raw["num_modes"], "seed": seed,

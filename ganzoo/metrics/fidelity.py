@@ -105,7 +105,7 @@ def resolve_extractor(
     if name == CLASSIFIER:
         from ganzoo.metrics.classifier import get_classifier
 
-        clf = get_classifier(info.name, data_root=data_root, dataset_options=dataset_options, device=str(device),
+        clf = get_classifier(info.name, stacked=info.stacked, data_root=data_root, dataset_options=dataset_options, device=str(device),
                              quiet=quiet, host=host)
         return Extractor(CLASSIFIER, clf.name, {"ganzoo_classifier": clf}, classifier=clf,
                          protocol={"classifier_accuracy": clf.accuracy, "classifier_path": clf.meta.get("path")})

@@ -18,22 +18,17 @@ from typing import Any, Protocol
 import torch
 
 from ganzoo.errors import GanzooError
-from ganzoo.metrics.classifier import STACKED_DATASETS
 from ganzoo.metrics.modes2d import PROTOCOL_2D_SAMPLES, kl_to_uniform, mode_metrics_2d
 from ganzoo.specs import DataInfo
 
 __all__ = [
     "ModeAssigner",
-    "STACKED_SAMPLES",
     "IMAGE_SAMPLES",
     "default_num_samples",
     "mode_protocol",
     "mode_metrics_classifier",
     "mode_metrics",
 ]
-
-STACKED_SAMPLES = 26_000
-"""Samples of the stacked-MNIST protocol (VEEGAN, PacGAN)."""
 
 IMAGE_SAMPLES = 10_000
 """Samples for the classifier protocol on other labelled image data."""
@@ -63,18 +58,11 @@ def mode_protocol(info: DataInfo) -> str:
 
 
 def default_num_samples(info: DataInfo) -> int:
-    """Samples of the mode protocol for ``info``: 2,500 (2D), 26,000 (stacked-mnist), else 10,000.
-
-    ``info.extras["mode_num_samples"]`` overrides it.
-    """
-    override = info.extras.get("mode_num_samples") if info.extras else None
-    if override is not None:
-        return int(override)
-    if mode_protocol(info) == "2d":
-        return PROTOCOL_2D_SAMPLES
-    if info.name in STACKED_DATASETS:
-        return STACKED_SAMPLES
-    return IMAGE_SAMPLES
+    """Samples of the mode protocol for ``info``: its ``mode_num_samples`` (stacked MNIST: 26,000), else
+    2,500 (2D) or 10,000 (classifier)."""
+    if info.mode_num_samples is not None:
+        return int(info.mode_num_samples)
+    return PROTOCOL_2D_SAMPLES if mode_protocol(info) == "2d" else IMAGE_SAMPLES
 
 
 def mode_metrics_classifier(samples: torch.Tensor, classifier: ModeAssigner, num_modes: int) -> dict[str, Any]:
@@ -107,24 +95,22 @@ def mode_metrics_classifier(samples: torch.Tensor, classifier: ModeAssigner, num
     }
 
 
-def _default_getter(dataset: str) -> ModeAssigner:
+def _default_getter(info: DataInfo) -> ModeAssigner:
     from ganzoo.metrics.classifier import get_classifier
 
-    return get_classifier(dataset)
+    return get_classifier(info.name, stacked=info.stacked)
 
 
 def mode_metrics(
     samples: torch.Tensor,
     info: DataInfo,
     *,
-    classifier_getter: Callable[[str], ModeAssigner] = _default_getter,
+    classifier_getter: Callable[[DataInfo], ModeAssigner] = _default_getter,
     classifier: ModeAssigner | None = None,
 ) -> dict[str, Any]:
     """Mode metrics of generated ``samples`` for the dataset described by ``info`` (protocol by ``info``).
 
-    ``classifier_getter(info.name)`` supplies the classifier for image data (e.g.
-    ``functools.partial(get_classifier, data_root=..., dataset_options=...)``); ``classifier`` gives
-    one directly. Raises :class:`GanzooError` when the dataset has no known modes.
+    ``classifier_getter(info)`` supplies the classifier for image data; ``classifier`` gives one directly. Raises :class:`GanzooError` when the dataset has no known modes.
     """
     if mode_protocol(info) == "2d":
         assert info.mode_centres is not None and info.mode_std is not None
@@ -134,5 +120,5 @@ def mode_metrics(
         return mode_metrics_2d(samples, info.mode_centres, info.mode_std)
     assert info.num_modes is not None
     if classifier is None:
-        classifier = classifier_getter(info.name)
+        classifier = classifier_getter(info)
     return mode_metrics_classifier(samples, classifier, int(info.num_modes))

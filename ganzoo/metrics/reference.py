@@ -29,11 +29,8 @@ from ganzoo.errors import ConfigError, DataUnavailableError, GanzooError
 from ganzoo.metrics.sources import LazyDataset, UInt8Images
 from ganzoo.specs import DataInfo
 
-__all__ = ["Reference", "make_reference", "fidelity_cache_root", "REGISTERED", "MAX_REFERENCE", "REFERENCE_SEED"]
+__all__ = ["Reference", "make_reference", "fidelity_cache_root", "MAX_REFERENCE", "REFERENCE_SEED"]
 
-REGISTERED: dict[tuple[str, str], str] = {("cifar10", "train"): "cifar10-train", ("cifar10", "test"): "cifar10-val"}
-"""(ganzoo dataset, split) -> torch-fidelity registered input, for data at its native resolution."""
-NATIVE_RESOLUTION = {"cifar10": 32}
 MAX_REFERENCE = 50_000
 """At most this many reference images (the usual FID-50k reference size)."""
 REFERENCE_SEED = 0
@@ -136,13 +133,15 @@ def _split_of(options: dict[str, Any]) -> str:
 
 def _ganzoo_reference(dataset: str, options: dict[str, Any], *, data_root: Path | None, limit: int | None,
                       host: Any, tag: str) -> Reference:
+    """The dataset's own images, or for a full reference the torch-fidelity input the dataset names as
+    holding the same images (:meth:`~ganzoo.DatasetSpec.fidelity_reference`, with cached statistics)."""
     spec = host.datasets.get(dataset).with_options(options, prefix="dataset")
+    registered = spec.fidelity_reference()
     options = json.loads(json.dumps(dict(spec.opts), sort_keys=True, default=str))
     split = _split_of(options)
-    registered = REGISTERED.get((dataset, split))
-    resolution = options.get("resolution", NATIVE_RESOLUTION.get(dataset))
+    resolution = options.get("resolution")
     count = "all" if limit is None else str(limit)
-    if registered and resolution == NATIVE_RESOLUTION.get(dataset) and limit is None:
+    if registered and limit is None:
         cache_name, origin, label = registered, "torch-fidelity", registered
     else:
         res = f"{resolution}px-" if resolution else ""

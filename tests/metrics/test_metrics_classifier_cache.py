@@ -10,7 +10,7 @@ import torch
 
 import ganzoo.metrics.classifier as classifier_mod
 from ganzoo.errors import GanzooError, UnknownComponentError
-from ganzoo.metrics.classifier import STACKED_DATASETS, DomainClassifier, get_classifier
+from ganzoo.metrics.classifier import DomainClassifier, get_classifier
 from ganzoo.metrics.classifier_cache import FORMAT_VERSION, cache_path, default_cache_dir, load_classifier
 from ganzoo.metrics.classifier_model import FEATURE_DIM
 from ganzoo.plugins import PluginHost
@@ -126,10 +126,10 @@ def test_training_is_deterministic_by_seed(host: PluginHost, tmp_path: Path) -> 
 
 def test_stacked_dataset_uses_the_base_classifier_per_channel(host: PluginHost, cache_dir: Path,
                                                               monkeypatch: pytest.MonkeyPatch, make_toy: Callable) -> None:
-    monkeypatch.setitem(STACKED_DATASETS, "stacked-toy", ("toy-digits", 3))
     base = get_classifier("toy-digits", host=host, cache_dir=cache_dir)
     spy = TrainSpy(monkeypatch)
-    stacked = get_classifier("stacked-toy", host=host, cache_dir=cache_dir, dataset_options={"size": 400})
+    stacked = get_classifier("stacked-toy", stacked=("toy-digits", 3), host=host, cache_dir=cache_dir,
+                             dataset_options={"size": 400})
     assert spy.calls == 0  # same cached base classifier
     assert stacked.meta["path"] == base.meta["path"]
     assert stacked.name == "classifier:toy-digits:per-channel"

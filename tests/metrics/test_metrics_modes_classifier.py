@@ -71,12 +71,13 @@ def test_modes_outside_the_range_are_an_error() -> None:
 RING = DataInfo(name="ring8", kind="vector", shape=(2,), num_classes=8, num_modes=8,
                 mode_centres=tuple(ring_centres(8)), mode_std=0.01)
 SHAPES = DataInfo(name="shapes", kind="image", shape=(1, 4, 4), num_classes=12, num_modes=12)
-STACKED = DataInfo(name="stacked-mnist", kind="image", shape=(3, 28, 28), num_modes=1000)
+STACKED = DataInfo(name="stacked-mnist", kind="image", shape=(3, 28, 28), num_modes=1000, stacked_from="mnist",
+                   mode_num_samples=26_000)
 CIFAR = DataInfo(name="cifar10", kind="image", shape=(3, 32, 32), num_classes=10)
 
 
 def test_dispatcher_picks_the_2d_protocol_for_mixtures() -> None:
-    def getter(name: str) -> StubClassifier:
+    def getter(info: DataInfo) -> StubClassifier:
         raise AssertionError("no classifier for 2D data")
 
     x = torch.tensor([ring_centres(8)[0]] * 20)
@@ -91,8 +92,8 @@ def test_dispatcher_uses_the_classifier_for_labelled_images() -> None:
     stub = StubClassifier()
     asked: list[str] = []
 
-    def getter(name: str) -> StubClassifier:
-        asked.append(name)
+    def getter(info: DataInfo) -> StubClassifier:
+        asked.append(info.name)
         return stub
 
     m = mode_metrics(images_with_labels(torch.arange(120) % 12), SHAPES, classifier_getter=getter)
@@ -118,7 +119,9 @@ def test_default_num_samples() -> None:
     assert default_num_samples(RING) == 2_500
     assert default_num_samples(STACKED) == 26_000
     assert default_num_samples(SHAPES) == 10_000
-    assert default_num_samples(SHAPES.replace(extras={"mode_num_samples": 123})) == 123
+    assert default_num_samples(SHAPES.replace(mode_num_samples=123)) == 123
+    # The protocol's size comes from the data's description, never from its name.
+    assert default_num_samples(STACKED.replace(name="any-name")) == 26_000
     assert mode_protocol(RING) == "2d" and mode_protocol(STACKED) == "classifier"
 
 

@@ -103,6 +103,10 @@ def load_cifar10(split: str, data_root: Path | None) -> tuple[torch.Tensor, torc
     return images, labels, root
 
 
+FIDELITY_INPUTS = {"train": "cifar10-train", "test": "cifar10-val"}
+"""torch-fidelity's registered input holding each split's images."""
+
+
 class Cifar10Dataset(DatasetSpec):
     name = "cifar10"
     summary = "CIFAR-10 colour images, 3x32x32 (10 classes); local files or torchvision download"
@@ -111,6 +115,10 @@ class Cifar10Dataset(DatasetSpec):
         "split": Option("train", "which split: train (50,000) or test (10,000)", choices=SPLITS),
         "resolution": Option(32, "image side in pixels (32 native; 64 resized on the fly)", choices=(32, 64)),
     }
+
+    def fidelity_reference(self) -> str | None:
+        """torch-fidelity's registered CIFAR-10 inputs (the usual FID reference) at the native 32 px."""
+        return FIDELITY_INPUTS[self.opts["split"]] if int(self.opts["resolution"]) == 32 else None
 
     def build(self, *, data_root: Path | None, seed: int) -> GanData:
         split, res = self.opts["split"], int(self.opts["resolution"])
@@ -121,6 +129,7 @@ class Cifar10Dataset(DatasetSpec):
             num_classes=10,
             num_modes=10,
             extras={"mode_labels": "label", "split": split, "class_names": list(CIFAR10_CLASSES)},
+            class_names=tuple(CIFAR10_CLASSES),
         )
         # Not materialised (614 MB as float32 for the train split): items are converted (and, at 64 px,
         # resized) on access from the 150 MB uint8 array.

@@ -211,6 +211,7 @@ class ImageFolderDataset(DatasetSpec):
             num_classes=len(class_names) or None,
             num_modes=None,
             extras={"labels": "top-level subfolder index" if class_names else "none", "class_names": class_names},
+            class_names=tuple(class_names) or None,
         )
         if cache:
             images = torch.stack([r for _, r in good])  # type: ignore[misc]

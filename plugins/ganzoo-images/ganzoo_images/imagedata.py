@@ -77,9 +77,12 @@ def image_info(
     num_classes: int | None,
     num_modes: int | None,
     extras: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> DataInfo:
-    return DataInfo(name=name, kind="image", shape=tuple(int(s) for s in shape), value_range=(-1.0, 1.0),
-                    num_classes=num_classes, num_modes=num_modes, extras=dict(extras or {}))
+    """The :class:`DataInfo` of images in [-1, 1]; ``fields`` are further typed DataInfo fields
+    (``class_names``, ``stacked_from``, ``mode_num_samples``, ``fidelity_reference``)."""
+    return DataInfo(name=name, kind="image", shape=(int(shape[0]), int(shape[1]), int(shape[2])), value_range=(-1.0, 1.0),
+                    num_classes=num_classes, num_modes=num_modes, extras=dict(extras or {}), **fields)
 
 
 def image_data(info: DataInfo, images: torch.Tensor, labels: torch.Tensor, *, materialise: bool = True) -> GanData:

@@ -156,6 +156,7 @@ class _MnistLike(DatasetSpec):
             num_classes=10,
             num_modes=10,
             extras={"mode_labels": "label", "split": split, "class_names": list(self.family.class_names)},
+            class_names=tuple(self.family.class_names),
         )
         return image_data(info, images, labels)
 

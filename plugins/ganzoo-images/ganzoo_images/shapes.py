@@ -107,5 +107,6 @@ class ShapesDataset(DatasetSpec):
             num_classes=NUM_MODES,
             num_modes=NUM_MODES,
             extras={"mode_labels": "label", "mode_names": [mode_name(i) for i in range(NUM_MODES)]},
+            class_names=tuple(mode_name(i) for i in range(NUM_MODES)),
         )
         return GanData(info=info, dataset=torch.utils.data.TensorDataset(x, y), tensors=(x, y))

@@ -25,6 +25,10 @@ def stacked_labels(digit_labels: torch.Tensor, triplets: torch.Tensor) -> torch.
     return d[:, 0] * 100 + d[:, 1] * 10 + d[:, 2]
 
 
+STACKED_PROTOCOL_SAMPLES = 26_000
+"""Generated samples of the stacked-MNIST mode protocol (VEEGAN, PacGAN)."""
+
+
 class StackedDigits(Dataset):
     """Items composed on the fly: channel ``c`` of item ``i`` is digit image ``triplets[i, c]``."""
 
@@ -74,6 +78,8 @@ class StackedMnistDataset(DatasetSpec):
             num_classes=1000,
             num_modes=1000,
             extras={"mode_labels": "digits-per-channel", "base_dataset": "mnist", "split": split},
+            stacked_from=MNIST.name,
+            mode_num_samples=STACKED_PROTOCOL_SAMPLES,
         )
         tensors = None
         if n * 3 * res * res * 4 <= MATERIALISE_LIMIT_BYTES:
