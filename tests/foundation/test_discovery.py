@@ -116,10 +116,10 @@ from ganzoo import LossSpec, hookimpl
 
 class Other(LossSpec):
     name = "ns-gan"
-    def discriminator_loss(self, r, f):
-        return r.mean()
-    def generator_loss(self, f):
-        return f.mean()
+    def discriminator_loss(self, real_logits, fake_logits, ctx=None):
+        return real_logits.mean()
+    def generator_loss(self, real_logits, fake_logits, ctx=None):
+        return fake_logits.mean()
 
 @hookimpl
 def ganzoo_register_losses(register):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ganzoo import LossSpec, hookimpl
+from ganzoo import LossSpec, MitigationSpec, hookimpl
 from ganzoo.errors import DuplicateComponentError, InvalidComponentError, UnknownComponentError
 from ganzoo.plugins import PluginHost
 from ganzoo.registry import Registry
@@ -13,10 +13,10 @@ class _Loss(LossSpec):
     name = "my-loss"
     summary = "test loss"
 
-    def discriminator_loss(self, real_logits, fake_logits):
+    def discriminator_loss(self, real_logits, fake_logits, ctx=None):
         return real_logits.mean() - fake_logits.mean()
 
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, real_logits, fake_logits, ctx=None):
         return -fake_logits.mean()
 
 
@@ -113,4 +113,27 @@ def test_in_process_plugin_component_is_usable():
 
     host.add_plugin(P(), "mine")
     loss = host.losses.get("my-loss").with_options({})
-    assert float(loss.generator_loss(torch.ones(3))) == -1.0
+    assert float(loss.generator_loss(None, torch.ones(3))) == -1.0
+
+
+def test_loss_with_the_first_contracts_generator_loss_is_rejected_in_one_line():
+    class OldLoss(_Loss):
+        name = "old-loss"
+
+        def generator_loss(self, fake_logits):
+            return -fake_logits.mean()
+
+    with pytest.raises(InvalidComponentError) as err:
+        Registry("loss").add(OldLoss(), "p")
+    message = str(err.value)
+    assert "\n" not in message and "'old-loss'" in message
+    assert "generator_loss(real_logits, fake_logits, ctx=None)" in message
+
+
+@pytest.mark.parametrize(("method", "instead"), [("prepare_batch", "transform"), ("discriminator_info", "batch_needs")])
+def test_mitigation_with_a_first_contracts_hook_is_rejected_in_one_line(method, instead):
+    old = type("OldMitigation", (MitigationSpec,), {"name": "old-mitigation", method: lambda self, x: x})()
+    with pytest.raises(InvalidComponentError) as err:
+        Registry("mitigation").add(old, "p")
+    message = str(err.value)
+    assert "\n" not in message and "'old-mitigation'" in message and f"{method}()" in message and instead in message

@@ -8,23 +8,37 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganzoo import DataInfo, DatasetSpec, GanData, LossSpec, Option, hookimpl
+from ganzoo import DataInfo, DatasetSpec, DiscriminatorStep, GanData, GeneratorStep, LossSpec, Option, hookimpl
 
 
 class Relativistic(LossSpec):
-    """Relativistic standard GAN (RSGAN)."""
+    """Relativistic standard GAN (RSGAN): with ``C`` the critic's logit, each real sample is paired with
+    a fake one and
+
+    - D minimises ``E[-log sigmoid(C(x_r) - C(x_f))]``,
+    - G minimises ``E[-log sigmoid(C(x_f) - C(x_r))]``,
+
+    as ``BCEWithLogits(y_pred - y_pred_fake, 1)`` / ``BCEWithLogits(y_pred_fake - y_pred, 1)`` in the
+    paper's code. The generator's term needs D's logits on real data, so the loss sets
+    ``needs_real_logits`` and the engine judges a fresh real batch in the generator step."""
 
     name = "relativistic"
     summary = "relativistic standard GAN loss (RSGAN): real vs fake judged relative to each other"
-    reference = "Jolicoeur-Martineau 2019, The relativistic discriminator"
+    reference = "Jolicoeur-Martineau 2019, The relativistic discriminator (arXiv:1807.00734)"
     recommended = {"train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.betas": [0.5, 0.999]}
+    needs_real_logits = True
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        return F.softplus(-(real_logits - fake_logits.mean())).mean()
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, ctx: DiscriminatorStep | None = None
+    ) -> torch.Tensor:
+        return F.softplus(-(real_logits.float() - fake_logits.float())).mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        # The engine gives the generator loss only fake logits; use a zero-centred real proxy.
-        return F.softplus(-(fake_logits - fake_logits.detach().mean())).mean()
+    def generator_loss(
+        self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, ctx: GeneratorStep | None = None
+    ) -> torch.Tensor:
+        if real_logits is None:
+            raise ValueError("relativistic: generator_loss needs the real logits (needs_real_logits = True)")
+        return F.softplus(-(fake_logits.float() - real_logits.float())).mean()
 
 
 class Spiral(DatasetSpec):
