@@ -56,8 +56,8 @@ def test_n_critic_discriminator_updates_per_step(tmp_path, n_critic):
     t = _trainer(ring8_user(2, n_critic=n_critic), tmp_path)
     for _ in range(2):
         t.train_step()
-    assert {float(s["step"]) for s in t.opt_d.state.values()} == {2.0 * n_critic}
-    assert {float(s["step"]) for s in t.opt_g.state.values()} == {2.0}
+    assert {float(s["step"]) for s in t.nets.opt_d.state.values()} == {2.0 * n_critic}
+    assert {float(s["step"]) for s in t.nets.opt_g.state.values()} == {2.0}
     assert t.batches.batches_taken == 2 * n_critic
 
 
