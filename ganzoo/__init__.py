@@ -6,7 +6,7 @@ Everything a plugin author needs is importable from here::
     from ganzoo import DataInfo, GanData, Discriminator, Option, BatchNeeds, HeadFeature
     from ganzoo import StepContext, SetupContext, BatchContext, DiscriminatorStep, GeneratorStep, MetricContext
 
-The contracts live in :mod:`ganzoo.specs` and :mod:`ganzoo.metrics.spec`, which import PyTorch; they are
+The contracts live in :mod:`ganzoo.specs`, which imports PyTorch; they are
 loaded on first access (PEP 562) so that torch-free parts such as :mod:`ganzoo.runtime` (ONNX inference)
 and :mod:`ganzoo.errors` can be imported without PyTorch.
 """
@@ -30,13 +30,11 @@ _LAZY: dict[str, str] = {
     **{name: "ganzoo.specs" for name in (
         "ArchitectureSpec", "Batch", "BatchContext", "BatchNeeds", "Component", "DataInfo", "DatasetSpec",
         "Discriminator", "DiscriminatorStep", "GanData", "GanModels", "GeneratorStep", "HeadFeature", "LossSpec",
-        "MitigationSpec", "Option", "SetupContext", "StepContext",
+        "MetricContext", "MetricSpec", "MetricValue", "MitigationSpec", "Option", "SetupContext", "StepContext",
     )},
-    **{name: "ganzoo.metrics.spec" for name in ("MetricContext", "MetricSpec", "MetricValue")},
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ganzoo.metrics.spec import MetricContext, MetricSpec, MetricValue
     from ganzoo.specs import (
         ArchitectureSpec,
         Batch,
@@ -52,6 +50,9 @@ if TYPE_CHECKING:  # pragma: no cover
         GeneratorStep,
         HeadFeature,
         LossSpec,
+        MetricContext,
+        MetricSpec,
+        MetricValue,
         MitigationSpec,
         Option,
         SetupContext,

@@ -9,33 +9,43 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from ganzoo import PROJECT_NAME
 
+if TYPE_CHECKING:  # the contracts import torch; hook specifications must not
+    from torch import nn
+
+    from ganzoo.specs import ArchitectureSpec, DataInfo, DatasetSpec, LossSpec, MetricSpec, MitigationSpec
+
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
 
 @hookspec
-def ganzoo_register_architectures(register: Callable[[Any], None]) -> None:
+def ganzoo_register_architectures(register: Callable[[ArchitectureSpec], None]) -> None:
     """Register architectures: call ``register(spec)`` with an :class:`~ganzoo.ArchitectureSpec`."""
 
 
 @hookspec
-def ganzoo_register_losses(register: Callable[[Any], None]) -> None:
+def ganzoo_register_losses(register: Callable[[LossSpec], None]) -> None:
     """Register losses: call ``register(spec)`` with a :class:`~ganzoo.LossSpec`."""
 
 
 @hookspec
-def ganzoo_register_datasets(register: Callable[[Any], None]) -> None:
+def ganzoo_register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     """Register datasets: call ``register(spec)`` with a :class:`~ganzoo.DatasetSpec`."""
 
 
 @hookspec
-def ganzoo_register_mitigations(register: Callable[[Any], None]) -> None:
+def ganzoo_register_mitigations(register: Callable[[MitigationSpec], None]) -> None:
     """Register mode-collapse mitigations: call ``register(spec)`` with a :class:`~ganzoo.MitigationSpec`."""
+
+
+@hookspec
+def ganzoo_register_metrics(register: Callable[[MetricSpec], None]) -> None:
+    """Register evaluation metrics: call ``register(spec)`` with a :class:`~ganzoo.MetricSpec`."""
 
 
 @hookspec
@@ -59,6 +69,6 @@ def ganzoo_train_end(run_dir: Path, step: int, status: str) -> None:
 
 
 @hookspec(firstresult=True)
-def ganzoo_prepare_export(architecture: str, generator: Any, info: Any) -> Any:
+def ganzoo_prepare_export(architecture: str, generator: nn.Module, info: DataInfo) -> nn.Module | None:
     """Return an ``nn.Module`` to export in place of ``generator`` (same inputs and outputs),
     or None to let ganzoo export the generator as it is. The first non-None result wins."""

@@ -30,6 +30,7 @@ REGISTER_HOOKS = {
     "loss": "ganzoo_register_losses",
     "dataset": "ganzoo_register_datasets",
     "mitigation": "ganzoo_register_mitigations",
+    "metric": "ganzoo_register_metrics",
 }
 
 
@@ -94,6 +95,10 @@ class PluginHost:
     @property
     def mitigations(self) -> Registry[Any]:
         return self.registries["mitigation"]
+
+    @property
+    def metrics(self) -> Registry[Any]:
+        return self.registries["metric"]
 
     @property
     def hook(self) -> Any:

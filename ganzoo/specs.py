@@ -43,6 +43,9 @@ __all__ = [
     "BatchNeeds",
     "HeadFeature",
     "generator_num_classes",
+    "MetricValue",
+    "MetricContext",
+    "MetricSpec",
     "COMPONENT_KINDS",
 ]
 
@@ -542,11 +545,63 @@ class MitigationSpec(Component):
         """Restore what :meth:`state_dict` returned."""
 
 
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """How one reported number reads: its direction, label and format (the catalogue entry)."""
+
+    direction: Literal["max", "min"]
+    label: str
+    percent: bool = False
+    """Stored as a fraction in [0, 1], shown as a percentage."""
+    unit: str = ""
+
+
+@dataclass
+class MetricContext:
+    """What a metric's :meth:`MetricSpec.compute` gets: the generator's samples and the real data."""
+
+    info: DataInfo
+    sample: Callable[[int], torch.Tensor]
+    """``sample(n)``: ``n`` generated samples (CPU float tensor), the same for the same evaluation seed;
+    a conditional generator samples its classes in turn."""
+    real: Callable[[int], torch.Tensor]
+    """``real(n)``: up to ``n`` samples of the real data the generator was trained on (a fixed subset);
+    raises :class:`ganzoo.errors.DataUnavailableError` when the data is not on this machine."""
+    num_samples: int | None
+    """The user's ``--num-samples`` (None: the metric's own protocol)."""
+    seed: int
+    device: torch.device
+    sample_class: Callable[[int, int], torch.Tensor] | None = None
+    """``sample_class(n, k)``: ``n`` samples of class ``k`` (conditional generators only), else None."""
+
+
+class MetricSpec(Component):
+    """An evaluation metric. ``values`` names every number :meth:`compute` reports and how it reads
+    (the first is the headline); ``ganzoo eval``, evaluation during training and ``ganzoo bench``
+    reports read them from here."""
+
+    kind: ClassVar[str] = "metric"
+    values: ClassVar[Mapping[str, MetricValue]] = {}
+
+    def applies(self, info: DataInfo) -> str | None:
+        """None when the metric can score a generator of ``info``'s data, else the reason it cannot."""
+        return None
+
+    def compute(self, ctx: MetricContext) -> Mapping[str, float]:
+        """Score the generator: a value for each name in :attr:`values` (extra protocol details may be
+        returned under other names as numbers; they are recorded, not ranked)."""
+        raise NotImplementedError(f"metric {self.name!r} does not implement compute()")
+
+
 COMPONENT_KINDS: dict[str, type[Component]] = {
     "architecture": ArchitectureSpec,
     "loss": LossSpec,
     "dataset": DatasetSpec,
     "mitigation": MitigationSpec,
+    "metric": MetricSpec,
 }
 """Singular kind name -> base class."""
 
@@ -567,5 +622,6 @@ REQUIRED_METHODS: dict[str, tuple[str, ...]] = {
         "state_dict",
         "load_state_dict",
     ),
+    "metric": ("applies", "compute"),
 }
 """Methods each kind must have (the base classes provide the optional ones)."""

@@ -21,10 +21,13 @@ from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine import rng
 from ganzoo.engine.atomic import atomic_path, write_text
 from ganzoo.errors import ConfigError
-from ganzoo.metrics.evaluate import HIGHER_IS_BETTER, LOWER_IS_BETTER, EvalReport, evaluate, parse_metrics
+from ganzoo.metrics.builtin import FidelityMetric
+from ganzoo.metrics.catalogue import ENGINE_VALUES, catalogue, is_better, metric_for_value
+from ganzoo.metrics.evaluate import EvalReport, evaluate, parse_metrics
 from ganzoo.metrics.extractors import TRAIN_HINTS, FeatureWeightsUnavailableError
-from ganzoo.metrics.fidelity import FIDELITY_METRICS, Extractor, resolve_extractor
+from ganzoo.metrics.fidelity import Extractor, resolve_extractor
 from ganzoo.metrics.sources import source_from_module
+from ganzoo.plugins import get_host
 from ganzoo.specs import DataInfo
 
 __all__ = ["TrainingEvaluator", "BEST_FILE", "BEST_INFO", "best_metric_source"]
@@ -34,15 +37,14 @@ BEST_INFO = "best.json"
 EVAL_SEED = 12345
 """Latent seed of every evaluation during training: the same latents at every step."""
 
-_BEST_SOURCE = {"fid": "fid", "kid": "kid", "isc": "isc", "precision": "prc", "recall": "prc", "f_score": "prc",
-                "modes": "modes", "kl": "modes", "high_quality": "modes"}
 
-
-def best_metric_source(name: str) -> str:
-    """The ``eval_metrics`` entry that produces ``train.eval_best = name``."""
-    if name not in _BEST_SOURCE:
-        raise ConfigError(f"train.eval_best: invalid value {name!r}; expected one of {', '.join(_BEST_SOURCE)}")
-    return _BEST_SOURCE[name]
+def best_metric_source(name: str, host: Any = None) -> str:
+    """The ``eval_metrics`` entry (a registered metric) that produces ``train.eval_best = name``."""
+    try:
+        return metric_for_value(name, host).name
+    except ConfigError:
+        known = ", ".join(v for v, info in catalogue(host).items() if v not in ENGINE_VALUES)
+        raise ConfigError(f"train.eval_best: invalid value {name!r}; expected one of {known}") from None
 
 
 class TrainingEvaluator:
@@ -55,19 +57,20 @@ class TrainingEvaluator:
         if not requested:
             requested = ["fid"] if info.kind == "image" else ["modes"]
         try:
-            self.metrics = parse_metrics(requested)
+            self.metrics = parse_metrics(requested, host)
         except ConfigError as exc:
             raise ConfigError(f"train.eval_metrics: {str(exc).split(': ', 1)[-1]}") from None
         self.num_samples = int(train.get("eval_num_samples", 2000))
         self.best_name = str(train.get("eval_best") or "")
         if self.best_name:
-            needed = best_metric_source(self.best_name)
+            needed = best_metric_source(self.best_name, host)
             if needed not in self.metrics:
                 raise ConfigError(f"train.eval_best {self.best_name!r} needs {needed!r} in train.eval_metrics "
                                   f"(now {self.metrics})")
         self.data_root = Path(cfg.run["data_root"]).expanduser() if cfg.run.get("data_root") else None
         self.extractor: Extractor | None = None
-        image_metrics = [m for m in self.metrics if m in FIDELITY_METRICS]
+        registry = (host or get_host()).metrics
+        image_metrics = [m for m in self.metrics if isinstance(registry.get(m), FidelityMetric)]
         if image_metrics:
             try:
                 self.extractor = resolve_extractor(
@@ -91,10 +94,7 @@ class TrainingEvaluator:
         return data if isinstance(data, dict) and data.get("metric") == self.best_name else None
 
     def _better(self, value: float, old: float) -> bool:
-        if self.best_name in LOWER_IS_BETTER:
-            return value < old
-        assert self.best_name in HIGHER_IS_BETTER
-        return value > old
+        return is_better(self.best_name, value, old, self.host)
 
     def _update_best(self, trainer: Any, report: EvalReport) -> bool:
         result = report.find(self.best_name)

@@ -8,7 +8,7 @@ resolution, seed); :mod:`ganzoo.metrics.report` prints it and writes ``eval.json
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,25 +17,23 @@ import torch
 
 from ganzoo import __version__
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.metrics.fidelity import FIDELITY_METRICS, Extractor, MetricResult, fidelity_metrics, resolve_extractor, torch_fidelity_version
+from ganzoo.metrics.builtin import FidelityMetric, ModeCoverage
+from ganzoo.metrics.catalogue import metric_names
+from ganzoo.metrics.fidelity import Extractor, MetricResult, fidelity_metrics, resolve_extractor, torch_fidelity_version
 from ganzoo.metrics.sources import FidelityGenerator, GeneratorSource
+from ganzoo.plugins import get_host
+from ganzoo.specs import DataInfo, MetricContext, MetricSpec
 
 __all__ = [
-    "METRICS",
     "DEFAULT_NUM_SAMPLES",
-    "LOWER_IS_BETTER",
-    "HIGHER_IS_BETTER",
     "EvalReport",
     "parse_metrics",
     "evaluate",
     "mode_results",
 ]
 
-METRICS = (*FIDELITY_METRICS, "modes")
 DEFAULT_NUM_SAMPLES = 10_000
-"""Generated samples for FID/IS/KID/PRC unless ``--num-samples`` says otherwise."""
-LOWER_IS_BETTER = frozenset({"fid", "kid", "kl"})
-HIGHER_IS_BETTER = frozenset({"isc", "modes", "precision", "recall", "f_score", "high_quality"})
+"""Generated samples for FID/IS/KID/PRC and plugin metrics unless ``--num-samples`` says otherwise."""
 
 
 @dataclass
@@ -67,16 +65,60 @@ class EvalReport:
         }
 
 
-def parse_metrics(text: str | Sequence[str]) -> list[str]:
-    """``"fid,kid"`` or a list -> validated, de-duplicated metric names."""
+def parse_metrics(text: str | Sequence[str], host: Any = None) -> list[str]:
+    """``"fid,kid"`` or a list -> validated, de-duplicated names of registered metrics."""
+    known = metric_names(host)
     items = [p.strip().lower() for p in (text.split(",") if isinstance(text, str) else text)]
     items = [p for p in items if p]
     if not items:
-        raise ConfigError(f"--metrics: expected a comma-separated list of {', '.join(METRICS)}")
+        raise ConfigError(f"--metrics: expected a comma-separated list of {', '.join(known)}")
     for m in items:
-        if m not in METRICS:
-            raise ConfigError(f"--metrics: unknown metric {m!r}; allowed: {', '.join(METRICS)}")
+        if m not in known:
+            raise ConfigError(f"--metrics: unknown metric {m!r}; allowed: {', '.join(known)}")
     return list(dict.fromkeys(items))
+
+
+def real_samples(info: DataInfo, dataset_options: dict[str, Any], data_root: Path | None, host: Any) -> Callable[[int], torch.Tensor]:
+    """``real(n)``: up to ``n`` samples of the dataset (evenly spread over it), built once on first use."""
+    cache: dict[str, Any] = {}
+
+    def real(n: int) -> torch.Tensor:
+        if "data" not in cache:
+            spec = get_host_for(host).datasets.get(info.name).with_options(dataset_options, prefix="dataset")
+            cache["data"] = spec.build(data_root=data_root, seed=0)
+        data = cache["data"]
+        idx = torch.linspace(0, len(data) - 1, min(n, len(data))).long()
+        if data.tensors is not None:
+            return data.tensors[0][idx].float()
+        return torch.stack([data.dataset[int(i)][0] for i in idx]).float()
+
+    return real
+
+
+def plugin_results(source: GeneratorSource, specs: Sequence[MetricSpec], *, num_samples: int | None, seed: int,
+                   batch_size: int, device: str | torch.device, data_root: Path | None, host: Any) -> list[MetricResult]:
+    """Results of metrics that compute themselves (:meth:`~ganzoo.MetricSpec.compute`), each with its protocol."""
+    info = source.info
+    ctx = MetricContext(
+        info=info,
+        sample=lambda n: source.sample(n, seed=seed, batch_size=batch_size, device=device),
+        real=real_samples(info, source.dataset_options, data_root, host),
+        num_samples=num_samples, seed=seed, device=torch.device(device),
+    )
+    out: list[MetricResult] = []
+    for spec in specs:
+        values = spec.compute(ctx)
+        if not isinstance(values, Mapping) or not all(isinstance(values.get(k), (int, float)) for k in spec.values):
+            raise GanzooError(f"metric {spec.name!r}: compute() must return a number for each of {', '.join(spec.values)}; "
+                              f"got {values!r:.200}")
+        protocol = {"seed": seed, "num_samples": num_samples, "metric_plugin": spec.name,
+                    **{k: float(v) for k, v in values.items() if k not in spec.values}}
+        out += [MetricResult(k, k, float(values[k]), protocol) for k in spec.values]
+    return out
+
+
+def get_host_for(host: Any) -> Any:
+    return host if host is not None else get_host()
 
 
 def versions() -> dict[str, str]:
@@ -136,17 +178,23 @@ def evaluate(
     from ganzoo.metrics.reference import make_reference
 
     start = time.perf_counter()
-    metrics = parse_metrics(metrics)
+    metrics = parse_metrics(metrics, host)
+    registry = get_host_for(host).metrics
     info = source.info
     data_root = data_root or source.data_root
     if num_samples is not None and num_samples < 2:
         raise ConfigError(f"--num-samples {num_samples}: expected at least 2 samples")
     if batch_size < 1:
         raise ConfigError(f"--batch-size {batch_size}: expected a positive number")
-    image_metrics = [m for m in metrics if m in FIDELITY_METRICS]
+    image_metrics = [m for m in metrics if isinstance(registry.get(m), FidelityMetric)]
     if image_metrics and info.kind != "image":
         raise GanzooError(f"--metrics {','.join(image_metrics)}: FID/IS/KID/PRC apply to images, and dataset "
                           f"{info.name!r} is {info.kind} data; use --metrics modes")
+    own = [registry.get(m) for m in metrics if not isinstance(registry.get(m), (FidelityMetric, ModeCoverage))]
+    for spec in own:
+        reason = spec.applies(info)
+        if reason:
+            raise GanzooError(f"--metrics {spec.name}: {reason}")
     results: list[MetricResult] = []
     classifier = None
     if image_metrics:
@@ -161,7 +209,10 @@ def evaluate(
             seed=seed, batch_size=batch_size, device=device, prc_neighborhood=prc_neighborhood,
             verbose=not quiet, resolution=info.resolution,
         )
-    if "modes" in metrics:
+    if own:
+        results += plugin_results(source, own, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
+                                  data_root=data_root, host=host)
+    if any(isinstance(registry.get(m), ModeCoverage) for m in metrics):
         results += mode_results(source, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
                                 classifier=classifier, data_root=data_root, quiet=quiet, host=host)
     return EvalReport(results=results, source=source.describe(), seconds=time.perf_counter() - start, versions=versions())

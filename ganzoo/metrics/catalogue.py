@@ -1,0 +1,72 @@
+"""The metric catalogue: every number ganzoo reports, how it reads (direction, label, format) and
+which registered metric produces it. ``ganzoo eval``, evaluation during training and ``ganzoo bench``
+read metric facts from here and nowhere else; plugins add entries by registering a
+:class:`~ganzoo.MetricSpec`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganzoo.errors import ConfigError
+from ganzoo.plugins import get_host
+from ganzoo.specs import MetricSpec, MetricValue
+
+__all__ = ["ENGINE_VALUES", "catalogue", "value_info", "metric_for_value", "metric_names", "base_name", "is_better"]
+
+ENGINE_VALUES: dict[str, MetricValue] = {
+    "wall_time": MetricValue("min", "wall time", unit="s"),
+    "img_per_s": MetricValue("max", "img/s"),
+}
+"""Figures the training engine measures itself (reported by the bench beside the metrics)."""
+
+
+def base_name(name: str) -> str:
+    """``fid[classifier:mnist]`` -> ``fid``: a value measured with a named feature extractor."""
+    return name.split("[", 1)[0]
+
+
+def _host(host: Any) -> Any:
+    return host if host is not None else get_host()
+
+
+def catalogue(host: Any = None) -> dict[str, MetricValue]:
+    """Every value name -> how it reads: the registered metrics' values, then the engine's figures."""
+    out: dict[str, MetricValue] = {}
+    for entry in _host(host).metrics:
+        out.update(entry.spec.values)
+    return {**out, **ENGINE_VALUES}
+
+
+def metric_names(host: Any = None) -> list[str]:
+    """Names accepted by ``--metrics`` (the registered metrics)."""
+    return _host(host).metrics.names()
+
+
+def metric_for_value(value: str, host: Any = None) -> MetricSpec:
+    """The registered metric reporting ``value`` (``precision`` -> ``prc``); a :class:`ConfigError` for an
+    unknown one."""
+    h = _host(host)
+    base = base_name(value)
+    for entry in h.metrics:
+        if base in entry.spec.values or base == entry.name:
+            return entry.spec
+    known = sorted({v for e in h.metrics for v in e.spec.values})
+    raise ConfigError(f"unknown metric {value!r}; known: {', '.join(known)}")
+
+
+def value_info(name: str, host: Any = None) -> MetricValue:
+    """How ``name`` reads (``fid[EXTRACTOR]`` reads like ``fid``, labelled with its extractor); an
+    unknown name reads as a plain number where higher is better."""
+    base = base_name(name)
+    info = catalogue(host).get(base)
+    if info is None:
+        return MetricValue("max", name)
+    if base != name:
+        return MetricValue(info.direction, f"{info.label} {name[len(base):]}", info.percent, info.unit)
+    return info
+
+
+def is_better(name: str, a: float, b: float, host: Any = None) -> bool:
+    """Whether ``a`` is strictly better than ``b`` for the value ``name``."""
+    return a < b if value_info(name, host).direction == "min" else a > b
