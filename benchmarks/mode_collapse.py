@@ -98,7 +98,8 @@ def _worker(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    from ganzoo.engine.api import load_generator, start_run
+    from ganzoo.engine.api import start_run
+    from ganzoo.rundir import load_generator
     from ganzoo.metrics.modes2d import mode_metrics_2d
 
     run_dir = Path(job["run_dir"])

@@ -74,4 +74,9 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = ["__version__", "hookimpl", "PROJECT_NAME", "ENTRY_POINT_GROUP", *sorted(_LAZY)]
+__all__ = [
+    "__version__", "hookimpl", "PROJECT_NAME", "ENTRY_POINT_GROUP",
+    "ArchitectureSpec", "Batch", "BatchContext", "BatchNeeds", "Component", "DataInfo", "DatasetSpec", "Discriminator",
+    "DiscriminatorStep", "GanData", "GanModels", "GeneratorStep", "HeadFeature", "LossSpec", "MetricContext",
+    "MetricSpec", "MetricValue", "MitigationSpec", "Option", "SetupContext", "StepContext",
+]

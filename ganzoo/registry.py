@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 
 import difflib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar

@@ -107,7 +107,7 @@ def evaluate_run(
     run_dir: Path, metrics: Sequence[str], *, num_samples: int | None = None, device: str = "cpu", seed: int = 12345,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """``(values, details)`` of ``metrics`` for the run in ``run_dir``; also saves samples for the report."""
-    from ganzoo.engine.api import load_generator, read_run_config
+    from ganzoo.rundir import load_generator, read_run_config
     from ganzoo.metrics.modes import default_num_samples, mode_metrics
 
     run_dir = Path(run_dir)

@@ -172,7 +172,7 @@ def _real_samples(dataset: str, run_dir: Path, n: int) -> tuple[Any, Any]:
     """(up to ``n`` real samples as a tensor, DataInfo) of ``dataset`` as configured in ``run_dir``."""
     import torch
 
-    from ganzoo.engine.api import read_run_config
+    from ganzoo.rundir import read_run_config
     from ganzoo.plugins import get_host
 
     cfg = read_run_config(run_dir)

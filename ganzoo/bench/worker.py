@@ -88,7 +88,7 @@ def _one_line(exc: BaseException) -> str:
 
 def _train_stats(run_dir: Path) -> dict[str, Any]:
     """Training wall time (status.json) and median img/s (metrics.jsonl)."""
-    from ganzoo.engine.trainer import read_status
+    from ganzoo.rundir import read_status
 
     status = read_status(run_dir)
     rates = []
@@ -108,7 +108,7 @@ def _train_stats(run_dir: Path) -> dict[str, Any]:
 def _prepare_dir(spec: RunSpec, log: list[str]) -> str:
     """Decide what to do with ``spec.run_dir``: ``"fresh"``, ``"resume"`` or ``"evaluate"``."""
     from ganzoo.engine import checkpoint as ckpt
-    from ganzoo.engine.trainer import read_status
+    from ganzoo.rundir import read_status
 
     run_dir = spec.run_dir
     if not run_dir.exists():

@@ -18,11 +18,13 @@ MAX_SAMPLES = 10_000_000
 @click.option("--seed", type=int, default=0, show_default=True, help="Latent seed.")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even when EMA weights exist.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, device: str) -> None:
+@click.option("--class", "class_", type=int, default=None,
+              help="Class to sample, for a class-conditional generator (default: every class in turn).")
+def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, device: str, class_: int | None) -> None:
     """Write N samples of RUN_DIR's generator to a PNG or NPY file."""
     import numpy as np
 
-    from ganzoo.engine.api import load_generator
+    from ganzoo.rundir import load_generator
     from ganzoo.engine.atomic import atomic_path
     from ganzoo.engine.device import resolve_device
     from ganzoo.engine.samples import save_samples
@@ -35,7 +37,7 @@ def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, devi
     if suffix == ".png" and num > 4096:
         raise ConfigError(f"-n {num}: a PNG holds at most 4096 samples; write .npy for more")
     loaded = load_generator(run_dir, use_ema=not no_ema, device=resolve_device(device))
-    x = loaded.sample(num, seed=seed)
+    x = loaded.sample(num, seed=seed, labels=class_)
     if suffix == ".npy":
         with atomic_path(output) as tmp:
             with open(tmp, "wb") as fh:

@@ -8,7 +8,6 @@ on the device and read once per logging interval (no per-step host synchronisati
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import time
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from ganzoo.config import RunConfig
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.distributed import sync as dist_sync
 from ganzoo.engine import rng
-from ganzoo.engine.atomic import write_text
 from ganzoo.engine.components import Assembly, assemble, info_to_dict, sample_latent
 from ganzoo.engine.data import BatchSource
 from ganzoo.engine.device import autocast_dtype, resolve_device
@@ -31,21 +29,10 @@ from ganzoo.engine.ema import EMA
 from ganzoo.engine.logger import RunLogger
 from ganzoo.engine.samples import image_grid, save_samples
 from ganzoo.engine.step import GanStep, LatentSampler, Networks, generate
+from ganzoo.metrics.during_training import TrainingEvaluator
 from ganzoo.errors import ConfigError, TrainingDivergedError
-
-STATUS_FILE = "status.json"
-
-
-def write_status(run_dir: Path, status: str, step: int, **extra: Any) -> None:
-    write_text(Path(run_dir) / STATUS_FILE, json.dumps({"status": status, "step": step, **extra}, indent=2) + "\n")
-
-
-def read_status(run_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((Path(run_dir) / STATUS_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-
+from ganzoo.rundir import write_status
+from ganzoo.distributed.context import check_sync_batchnorm
 
 class _StopRequest:
     """Turns SIGINT/SIGTERM into a flag the loop checks after each step."""
@@ -123,8 +110,6 @@ class Trainer:
         if train.get("sync_batchnorm") and world_size > 1:
             self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
             self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
-            from ganzoo.distributed.context import check_sync_batchnorm
-
             check_sync_batchnorm(self.D, self.device)
             check_sync_batchnorm(self.G, self.device)
         # DDP (or another wrapper) for the update; the raw modules stay reachable for checkpoints.
@@ -322,8 +307,6 @@ class Trainer:
         logger.truncate_after(self.step)
         evaluator = None
         if eval_every and self.is_main:
-            from ganzoo.metrics.during_training import TrainingEvaluator
-
             evaluator = TrainingEvaluator(self.cfg, self.run_dir, self.info, device=self.device)
         self._t_start = time.perf_counter()
         t_int, imgs = time.perf_counter(), 0

@@ -17,6 +17,7 @@ from ganzoo.export.errors import ExportError
 from ganzoo.export.metadata import build_metadata, set_metadata
 from ganzoo.export.onnx_export import DEFAULT_OPSET, check_opset, to_fp16, to_onnx
 from ganzoo.export.prepare import num_classes_of, prepare_for_export
+from ganzoo.rundir import load_generator
 
 DEFAULT_FILE = "generator.onnx"
 
@@ -98,8 +99,6 @@ def export_run(
 ) -> ExportReport:
     """Export the newest checkpoint of ``run_dir`` (EMA weights when present and ``use_ema``) to
     ``output`` (default ``RUN_DIR/generator.onnx``) with the ganzoo metadata."""
-    from ganzoo.engine.api import load_generator
-
     check_opset(opset)
     run_dir = Path(run_dir)
     loaded = load_generator(run_dir, use_ema=use_ema, device="cpu", host=host)

@@ -34,6 +34,7 @@ from ganzoo.metrics.classifier_cache import (
 )
 from ganzoo.metrics.classifier_model import FEATURE_DIM, ClassifierNet, DomainClassifier
 from ganzoo.metrics.classifier_train import TrainSettings, train_classifier
+from ganzoo.plugins import get_host
 
 __all__ = [
     "DomainClassifier",
@@ -152,8 +153,6 @@ def get_classifier(
     the cache. A corrupt or stale cache file is replaced, with a warning.
     """
     if host is None:
-        from ganzoo.plugins import get_host
-
         host = get_host()
     base, channels = stacked or (dataset, 0)
     configured, options = _resolve_options(host, dataset, base, dataset_options or {})

@@ -23,6 +23,9 @@ from ganzoo.metrics.fidelity import Extractor, MetricResult, fidelity_metrics, r
 from ganzoo.metrics.sources import FidelityGenerator, GeneratorSource
 from ganzoo.plugins import get_host
 from ganzoo.specs import DataInfo, MetricContext, MetricSpec
+from ganzoo.metrics.modes import default_num_samples, mode_metrics, mode_protocol
+from ganzoo.metrics.classifier import get_classifier
+from ganzoo.metrics.reference import make_reference
 
 __all__ = [
     "DEFAULT_NUM_SAMPLES",
@@ -131,15 +134,11 @@ def mode_results(
     quiet: bool = True, host: Any = None,
 ) -> list[MetricResult]:
     """``modes`` and ``kl`` (plus ``high_quality`` for 2D data) by the dataset's mode protocol."""
-    from ganzoo.metrics.modes import default_num_samples, mode_metrics, mode_protocol
-
     info = source.mode_info(data_root)
     protocol = mode_protocol(info)
     n = int(num_samples) if num_samples else default_num_samples(info)
     samples = source.sample(n, seed=seed, batch_size=batch_size, device=device)
     if classifier is None and protocol == "classifier":
-        from ganzoo.metrics.classifier import get_classifier
-
         classifier = get_classifier(info.name, stacked=info.stacked, data_root=data_root, dataset_options=source.dataset_options,
                                     device=str(device), quiet=quiet, host=host)
     raw = mode_metrics(samples, info, classifier=classifier if protocol == "classifier" else None)
@@ -175,8 +174,6 @@ def evaluate(
     extractor: Extractor | None = None,
 ) -> EvalReport:
     """Score ``source`` on ``metrics`` (any of fid, isc, kid, prc, modes)."""
-    from ganzoo.metrics.reference import make_reference
-
     start = time.perf_counter()
     metrics = parse_metrics(metrics, host)
     registry = get_host_for(host).metrics

@@ -23,6 +23,8 @@ from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.metrics.extractors import CLASSIFIER, INCEPTION, register_extractors, resolve_inception_weights
 from ganzoo.metrics.reference import Reference
 from ganzoo.specs import DataInfo
+from ganzoo.metrics.extractors import inception_weights_cache_path
+from ganzoo.metrics.classifier import get_classifier
 
 __all__ = [
     "FIDELITY_METRICS",
@@ -72,8 +74,6 @@ def torch_fidelity_version() -> str:
 
 def _weights_tag(path: Path) -> str:
     """Cache tag for a non-standard weights file (so other weights never reuse cached statistics)."""
-    from ganzoo.metrics.extractors import inception_weights_cache_path
-
     if path.name == inception_weights_cache_path().name:
         return ""
     return "w" + hashlib.sha256(f"{path.name}:{path.stat().st_size}".encode()).hexdigest()[:8]
@@ -103,8 +103,6 @@ def resolve_extractor(
         raise GanzooError(f"dataset {info.name!r} is vector data: FID/IS/KID/PRC apply to images only; "
                           "use --metrics modes")
     if name == CLASSIFIER:
-        from ganzoo.metrics.classifier import get_classifier
-
         clf = get_classifier(info.name, stacked=info.stacked, data_root=data_root, dataset_options=dataset_options, device=str(device),
                              quiet=quiet, host=host)
         return Extractor(CLASSIFIER, clf.name, {"ganzoo_classifier": clf}, classifier=clf,

@@ -20,6 +20,7 @@ import torch
 from ganzoo.errors import GanzooError
 from ganzoo.metrics.modes2d import PROTOCOL_2D_SAMPLES, kl_to_uniform, mode_metrics_2d
 from ganzoo.specs import DataInfo
+from ganzoo.metrics.classifier import get_classifier
 
 __all__ = [
     "ModeAssigner",
@@ -96,8 +97,6 @@ def mode_metrics_classifier(samples: torch.Tensor, classifier: ModeAssigner, num
 
 
 def _default_getter(info: DataInfo) -> ModeAssigner:
-    from ganzoo.metrics.classifier import get_classifier
-
     return get_classifier(info.name, stacked=info.stacked)
 
 

@@ -28,6 +28,7 @@ from ganzoo.engine.atomic import write_text
 from ganzoo.errors import ConfigError, DataUnavailableError, GanzooError
 from ganzoo.metrics.sources import LazyDataset, UInt8Images
 from ganzoo.specs import DataInfo
+from ganzoo.plugins import get_host
 
 __all__ = ["Reference", "make_reference", "fidelity_cache_root", "MAX_REFERENCE", "REFERENCE_SEED"]
 
@@ -200,8 +201,6 @@ def make_reference(
     from torch_fidelity.registry import DATASETS_REGISTRY
 
     if host is None:
-        from ganzoo.plugins import get_host
-
         host = get_host()
     limit = None if num_reference is None else int(num_reference)
     if limit is not None and limit < 2:

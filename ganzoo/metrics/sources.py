@@ -19,6 +19,11 @@ from torch import nn
 
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.specs import DataInfo
+from ganzoo.rundir import load_generator
+from ganzoo.engine.components import info_from_dict
+from ganzoo.engine import checkpoint as ckpt
+from ganzoo.rundir import read_run_config
+from ganzoo.plugins import get_host
 
 __all__ = [
     "GeneratorSource",
@@ -135,8 +140,6 @@ def source_from_module(G: nn.Module, info: DataInfo, *, latent_distribution: str
 
 def source_from_run(run_dir: Path, *, use_ema: bool = True, device: str | torch.device = "cpu", host: Any = None) -> GeneratorSource:
     """The newest checkpoint of a run (EMA weights when present and wanted)."""
-    from ganzoo.engine.api import load_generator
-
     loaded = load_generator(run_dir, use_ema=use_ema, device=device, host=host)
     root = loaded.config.run.get("data_root") or None
     return source_from_module(
@@ -172,13 +175,8 @@ def _dataset_options_for(dataset: str, shape: tuple[int, ...] | None, host: Any)
 def _onnx_info(path: Path, model: Any, host: Any) -> tuple[DataInfo, dict[str, Any], Path | None, Callable[[Path | None], DataInfo] | None]:
     """Data description, dataset options, data root and a lazy full description of an exported generator:
     from the run directory it sits in when there is one, else from its metadata (and dataset plugin)."""
-    from ganzoo.engine.components import info_from_dict
-
     run_dir = path.parent
     if (run_dir / "config.toml").is_file() and (run_dir / "checkpoints").is_dir():
-        from ganzoo.engine import checkpoint as ckpt
-        from ganzoo.engine.api import read_run_config
-
         try:
             cfg = read_run_config(run_dir)
             state, _ = ckpt.load_latest(run_dir)
@@ -214,8 +212,6 @@ def source_from_onnx(path: Path, *, device: str = "cpu", host: Any = None) -> Ge
     from ganzoo import runtime
 
     if host is None:
-        from ganzoo.plugins import get_host
-
         host = get_host()
     path = Path(path)
     model = runtime.load(path, "auto" if str(device).startswith("cuda") else "cpu")

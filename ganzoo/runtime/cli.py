@@ -41,14 +41,21 @@ def check_request(num: int, output: Path, batch_size: int) -> str:
               help="onnxruntime execution provider; auto = CUDA when usable, else CPU.")
 @click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True, help="Samples per onnxruntime call.")
 @click.option("--latent-dim", type=int, default=None, help="Latent size, only for ONNX files without ganzoo metadata.")
-def command(model: Path, num: int, output: Path, seed: int, provider: str, batch_size: int, latent_dim: int | None) -> None:
+@click.option("--class", "class_", type=int, default=None,
+              help="Class to sample, for a class-conditional generator (default: random classes).")
+def command(model: Path, num: int, output: Path, seed: int, provider: str, batch_size: int, latent_dim: int | None,
+            class_: int | None) -> None:
     """Write N samples of an exported generator MODEL.onnx to FILE.npy or FILE.png, without PyTorch."""
     from ganzoo.runtime.output import write_npy, write_png
     from ganzoo.runtime.session import load
 
     suffix = check_request(num, output, batch_size)
     g = load(model, provider, latent_dim=latent_dim)
-    batches = g.iter_batches(num, seed=seed, batch_size=batch_size)
+    if class_ is not None and not g.labels_name:
+        raise ConfigError(f"--class {class_}: {model} is not a class-conditional generator (it has no labels input)")
+    if class_ is not None and g.num_classes and not 0 <= class_ < g.num_classes:
+        raise ConfigError(f"--class {class_}: expected a class in 0..{g.num_classes - 1}")
+    batches = g.iter_batches(num, seed=seed, batch_size=batch_size, labels=class_)
     if suffix == ".npy":
         shape = write_npy(output, batches, num)
     else:
@@ -57,4 +64,5 @@ def command(model: Path, num: int, output: Path, seed: int, provider: str, batch
         x = np.concatenate(list(batches), axis=0)
         write_png(output, x, g.value_range, g.info.mode_centres)
         shape = x.shape
-    click.echo(f"Wrote {num} samples {list(shape[1:])} to {output} ({g.providers[0]})")
+    of_class = f" of class {class_}" if class_ is not None else ""
+    click.echo(f"Wrote {num} samples{of_class} {list(shape[1:])} to {output} ({g.providers[0]})")

@@ -12,7 +12,7 @@ from ganzoo.specs import DataInfo, Discriminator
 from ganzoo.testing.common import check_declaration, is_finite, parameter_grads, shape
 from ganzoo.testing.engine import run_tree, short_run
 from ganzoo.testing.report import Check, SkipCheck, ensure, fail
-from ganzoo.testing.subject import Subject, penalty_loss, plain_loss, smallest_architecture
+from ganzoo.testing.subject import Subject, penalty_loss, plain_loss
 from ganzoo.testing.synthetic import standard_infos, synthetic_dataset_for
 
 BATCH = 8
@@ -194,7 +194,7 @@ def _losses(s: Subject) -> list[str]:
 def check_engine(s: Subject) -> None:
     """Two engine steps (``start_run``) on each supported data kind with a plain loss, and on the first one
     also with a gradient-penalty loss (no BatchNorm); the checkpoint reloads (``load_generator``)."""
-    from ganzoo.engine.api import load_generator
+    from ganzoo.rundir import load_generator
 
     ensure(bool(s.host.losses.names()), s, "no loss is registered to train with")
     s.state["loaded"] = {}

@@ -16,7 +16,7 @@ from ganzoo.testing.common import check_declaration, is_finite, shape
 from ganzoo.testing.engine import run_tree, short_run
 from ganzoo.testing.network import offline
 from ganzoo.testing.report import Check, SkipCheck, ensure, fail
-from ganzoo.testing.subject import Subject, penalty_loss, plain_loss, smallest_architecture
+from ganzoo.testing.subject import Subject, plain_loss, smallest_architecture
 
 SAMPLE_ITEMS = 8
 

@@ -219,7 +219,7 @@ def _generator_changing_options(s: Subject) -> dict[str, Any] | None:
 def check_export(s: Subject) -> None:
     """When the mitigation changes the generator (``changes_generator``), the result still exports to
     ONNX and matches PyTorch."""
-    from ganzoo.engine.api import load_generator
+    from ganzoo.rundir import load_generator
     from ganzoo.testing.export import export_parity
 
     options = _generator_changing_options(s)

@@ -98,7 +98,7 @@ def test_corrupt_bytes_inside_newest_checkpoint_detected(run_with_checkpoints, t
 def test_resume_uses_previous_checkpoint_when_newest_is_corrupt(run_with_checkpoints, tmp_path):
     run = _copy_run(run_with_checkpoints, tmp_path / "run")
     ckpt.checkpoint_path(run, 12).write_bytes(b"\0" * 1000)
-    from ganzoo.engine.api import read_run_config
+    from ganzoo.rundir import read_run_config
 
     cfg = resolve({k: v for k, v in read_run_config(run).to_dict().items() if k != "plugins"}, get_host())
     with pytest.warns(RuntimeWarning, match="falling back"):

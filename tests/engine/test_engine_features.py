@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from ganzoo.cli import cli
 from ganzoo.config import resolve
-from ganzoo.engine.api import load_generator, resume_run, start_run
+from ganzoo.engine.api import resume_run, start_run
+from ganzoo.rundir import load_generator
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError
 from ganzoo.plugins import get_host

@@ -4,7 +4,8 @@ import json
 
 import torch
 
-from ganzoo.engine.api import load_generator, start_run
+from ganzoo.engine.api import start_run
+from ganzoo.rundir import load_generator
 from tests.conftest import run_ganzoo
 
 

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from ganzoo import hookimpl
-from ganzoo.engine.api import load_generator, resume_run, start_run
+from ganzoo.engine.api import resume_run, start_run
+from ganzoo.rundir import load_generator
 from ganzoo.errors import TrainingDivergedError
 from ganzoo.plugins import PluginHost
 from ganzoo.testing.engine import run_tree

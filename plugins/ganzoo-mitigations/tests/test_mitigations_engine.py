@@ -70,7 +70,7 @@ def test_all_mitigations_together(tmp_path: Path) -> None:
 
 
 def test_spectral_norm_of_the_generator_trains_and_loads(tmp_path: Path) -> None:
-    from ganzoo.engine.api import load_generator
+    from ganzoo.rundir import load_generator
 
     run(tmp_path, ["spectral-norm"], mitigation={"spectral-norm": {"generator": True}})
     g = load_generator(tmp_path / "run")
