@@ -24,6 +24,7 @@ KIND_TITLES = {
     "loss": "Losses",
     "dataset": "Datasets",
     "mitigation": "Mitigations",
+    "metric": "Metrics",
 }
 KIND_INTROS = {
     "architecture": "An architecture builds a generator and a discriminator from the dataset's `DataInfo`. "
@@ -35,8 +36,12 @@ KIND_INTROS = {
                "`--dataset NAME`; set options with `--set dataset.KEY=VALUE`.",
     "mitigation": "A mitigation changes training to fight mode collapse. Add any number with `--mitigation NAME` "
                   "(repeat the flag); set options with `--set mitigation.NAME.KEY=VALUE`.",
+    "metric": "A metric scores a trained generator; each reports the values listed with it (lower or higher is "
+              "better as the catalogue says). Ask for it with `ganzoo eval RUN --metrics NAME`, "
+              "`train.eval_metrics` or a bench suite's `metrics`.",
 }
-FLAG_SECTIONS = {"architecture": "arch", "loss": "loss", "dataset": "dataset", "mitigation": "mitigation.{name}"}
+FLAG_SECTIONS = {"architecture": "arch", "loss": "loss", "dataset": "dataset", "mitigation": "mitigation.{name}",
+                 "metric": "metric.{name}"}
 
 
 # --------------------------------------------------------------------------- components
