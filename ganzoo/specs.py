@@ -12,6 +12,7 @@ inside the component read them from ``self.opts``.
 from __future__ import annotations
 
 import abc
+import builtins
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,7 @@ __all__ = [
     "GeneratorStep",
     "BatchNeeds",
     "HeadFeature",
+    "generator_latent_dim",
     "generator_num_classes",
     "MetricValue",
     "MetricContext",
@@ -63,7 +65,7 @@ class Option:
     maximum: float | None = None
     type: type | None = None  # inferred from the default when omitted
 
-    def value_type(self) -> type | None:
+    def value_type(self) -> builtins.type | None:  # `type` is the field above in this class body
         if self.type is not None:
             return self.type
         if self.default is None:
@@ -74,8 +76,9 @@ class Option:
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         t = self.value_type()
-        name = {bool: "true/false", int: "an integer", float: "a number", str: "a string",
-                list: "a list", tuple: "a list"}.get(t, t.__name__ if t else "any value")
+        names: dict[builtins.type | None, str] = {bool: "true/false", int: "an integer", float: "a number", str: "a string",
+                                                 list: "a list", tuple: "a list"}
+        name = names.get(t, t.__name__ if t else "any value")
         bounds = []
         if self.minimum is not None:
             bounds.append(f">= {self.minimum}")
@@ -213,7 +216,7 @@ class DataInfo:
         """Whether samples carry class labels."""
         return bool(self.num_classes)
 
-    def replace(self, **changes: Any) -> "DataInfo":
+    def replace(self, **changes: Any) -> DataInfo:
         return replace(self, **changes)
 
 
@@ -324,6 +327,12 @@ def generator_num_classes(generator: nn.Module) -> int | None:
     return int(n) if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
 
 
+def generator_latent_dim(generator: nn.Module) -> int:
+    """``int(generator.latent_dim)``: every generator has this attribute (see :class:`ArchitectureSpec`)."""
+    latent_dim: Any = generator.latent_dim  # nn.Module.__getattr__ is typed Tensor | Module
+    return int(latent_dim)
+
+
 # --------------------------------------------------------------------------- contexts
 
 
@@ -354,7 +363,7 @@ class SetupContext:
     """The global batch size (real and fake samples per discriminator update)."""
     total_steps: int
     device: torch.device
-    loss: "LossSpec"
+    loss: LossSpec
 
 
 @dataclass
@@ -400,7 +409,7 @@ class GeneratorStep(StepContext):
     z: torch.Tensor
     fake: torch.Tensor
     """Generator output for ``z`` (not yet prepared for the discriminator)."""
-    loss: "LossSpec"
+    loss: LossSpec
     sample_real: Callable[[], Batch]
     """Draws a fresh real batch (raw, as the dataset provides it)."""
     sample_latent: Callable[[int], tuple[torch.Tensor, torch.Tensor | None]]
@@ -566,7 +575,7 @@ class MetricContext:
     info: DataInfo
     sample: Callable[[int], torch.Tensor]
     """``sample(n)``: ``n`` generated samples (CPU float tensor), the same for the same evaluation seed;
-    a conditional generator samples its classes in turn."""
+    a conditional generator samples classes uniformly at random."""
     real: Callable[[int], torch.Tensor]
     """``real(n)``: up to ``n`` samples of the real data the generator was trained on (a fixed subset);
     raises :class:`ganzoo.errors.DataUnavailableError` when the data is not on this machine."""

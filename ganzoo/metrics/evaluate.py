@@ -98,6 +98,24 @@ def real_samples(info: DataInfo, dataset_options: dict[str, Any], data_root: Pat
     return real
 
 
+def class_sampler(source: GeneratorSource, seed: int, batch_size: int,
+                  device: str | torch.device) -> Callable[[int, int], torch.Tensor]:
+    """``sample_class(n, k)``: ``n`` samples of class ``k`` of a conditional generator (seeded per class)."""
+
+    @torch.no_grad()
+    def sample_class(n: int, k: int) -> torch.Tensor:
+        if not 0 <= k < source.num_classes:
+            raise GanzooError(f"class {k}: expected 0..{source.num_classes - 1}")
+        out = []
+        for z, _ in source.latents(n, seed + 7919 * (k + 1)):
+            for i in range(0, z.shape[0], batch_size):
+                zb = z[i : i + batch_size].to(device)
+                out.append(source.generate(zb, torch.full((zb.shape[0],), k, dtype=torch.long, device=zb.device)).float().cpu())
+        return torch.cat(out)
+
+    return sample_class
+
+
 def plugin_results(source: GeneratorSource, specs: Sequence[MetricSpec], *, num_samples: int | None, seed: int,
                    batch_size: int, device: str | torch.device, data_root: Path | None, host: Any) -> list[MetricResult]:
     """Results of metrics that compute themselves (:meth:`~ganzoo.MetricSpec.compute`), each with its protocol."""
@@ -107,6 +125,7 @@ def plugin_results(source: GeneratorSource, specs: Sequence[MetricSpec], *, num_
         sample=lambda n: source.sample(n, seed=seed, batch_size=batch_size, device=device),
         real=real_samples(info, source.dataset_options, data_root, host),
         num_samples=num_samples, seed=seed, device=torch.device(device),
+        sample_class=class_sampler(source, seed, batch_size, device) if source.num_classes else None,
     )
     out: list[MetricResult] = []
     for spec in specs:
