@@ -34,7 +34,7 @@ class WatchedMitigation:
     def __repr__(self) -> str:
         return f"<watched {self._inner!r}>"
 
-    def with_options(self, values: Mapping[str, Any] | None = None, *, prefix: str | None = None) -> "WatchedMitigation":
+    def with_options(self, values: Mapping[str, Any] | None = None, *, prefix: str | None = None) -> WatchedMitigation:
         return WatchedMitigation(self._inner.with_options(values, prefix=prefix), self.calls, self.problems)
 
     def _note(self, hook: str) -> None:
@@ -130,8 +130,9 @@ def _setup_context(s: Subject, info: DataInfo, loss: str) -> SetupContext:
 
 
 def check_hooks(s: Subject) -> None:
-    """check(), batch_needs(), head_feature() and transform() return what the engine needs: a BatchNeeds
-    the batch can meet, a head feature that appends ``extra`` columns, a transform that keeps the shape."""
+    """check(), batch_needs(), head_feature(), transform() and state_dict() return what the engine needs: a
+    BatchNeeds the batch can meet, a head feature that appends ``extra`` columns, a transform that keeps the
+    shape of real and fake batches, a state dict that ``load_state_dict`` takes back."""
     tried = 0
     loss = plain_loss(s)
     for _, info in _setups(s):
@@ -152,10 +153,15 @@ def check_hooks(s: Subject) -> None:
                    f"head_feature(16) module maps [{BATCH // needs.pack}, 16] to {shape(out)}, not "
                    f"[{BATCH // needs.pack}, {16 + feature.extra}] (extra={feature.extra})")
         x = torch.rand(BATCH, *info.shape) * 2 - 1
-        bctx = BatchContext(0, 2, torch.device("cpu"), info, "real", "discriminator")
-        out = s.spec.transform(x, bctx)
-        ensure(isinstance(out, torch.Tensor) and out.shape == x.shape, s,
-               f"transform() on {info.kind} data {tuple(x.shape)} must keep the shape, got {shape(out)}")
+        for role, player in (("real", "discriminator"), ("fake", "discriminator"), ("fake", "generator")):
+            bctx = BatchContext(0, 2, torch.device("cpu"), info, role, player)  # type: ignore[arg-type]
+            out = s.spec.transform(x, bctx)
+            ensure(isinstance(out, torch.Tensor) and out.shape == x.shape, s,
+                   f"transform() on {info.kind} data {tuple(x.shape)} must keep the shape, got {shape(out)} "
+                   f"(role {role!r}, player {player!r})")
+    state = s.spec.state_dict()
+    ensure(isinstance(state, Mapping), s, f"state_dict() must return a dict (checkpoints keep it), got {type(state).__name__}")
+    s.spec.load_state_dict(state)
     if not tried:
         raise SkipCheck("check() refuses both 2D vectors and 3x16x16 images with batch size 8")
 
