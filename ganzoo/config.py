@@ -159,7 +159,7 @@ class RunConfig:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
         return cls(
             run=dict(data.get("run", {})),
             train=dict(data.get("train", {})),

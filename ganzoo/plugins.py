@@ -111,7 +111,7 @@ class PluginHost:
         return {p.name: p.version for p in self.plugins if p.status == "loaded"}
 
     # ------------------------------------------------------------------ loading
-    def load_entry_points(self) -> "PluginHost":
+    def load_entry_points(self) -> PluginHost:
         eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
         seen: set[str] = set()
         for ep in eps:

@@ -147,7 +147,7 @@ def load_generator(run_dir: Path, *, use_ema: bool = True, device: str | torch.d
     ema = state.get("ema")
     used_ema = bool(use_ema and ema is not None)
     try:
-        G.load_state_dict(ema if used_ema else state["generator"])
+        G.load_state_dict(ema if used_ema and ema is not None else state["generator"])
     except RuntimeError as exc:
         raise CheckpointError(f"checkpoint {path} does not match the {cfg.run['arch']!r} generator: {str(exc)[:300]}") from None
     G.to(device).eval()

@@ -103,13 +103,13 @@ class BatchSource:
         if tensors is not None:
             nbytes = tensors[0].numel() * tensors[0].element_size()
         self.resident = tensors is not None and nbytes is not None and nbytes <= device_limit_mb * 2**20
-        if self.resident:
+        self.x: torch.Tensor | None = None
+        if self.resident and tensors is not None:
             self.x = tensors[0].to(device, dtype=torch.float32)
             self.y = tensors[1].to(device, dtype=torch.long) if labels else None
             self._perm_epoch = -1
             self._loader_iter: Any = None
         else:
-            self.x = None
             self._dataset = data.dataset
             self._num_workers = num_workers
             self._loader_iter = None
@@ -130,7 +130,7 @@ class BatchSource:
     def next(self) -> Batch:
         """The next real batch (this rank's share of the global batch)."""
         self.batches_taken += 1
-        if self.resident:
+        if self.resident and self.x is not None:
             idx = self.stream.take(self.batch_size * self.world_size)
             if self.world_size > 1:
                 idx = idx[self.rank :: self.world_size]

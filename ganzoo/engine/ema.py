@@ -25,7 +25,7 @@ class EMA:
     def update(self, model: nn.Module, step: int) -> None:
         """Fold in the model after generator step ``step`` (counted from 0)."""
         src = [p.detach() for p in model.parameters()]
-        dst = list(self.shadow.parameters())
+        dst: list[torch.Tensor] = list(self.shadow.parameters())
         if step < self.start:
             torch._foreach_copy_(dst, src)
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -11,7 +11,9 @@ import torch
 
 def capture() -> dict[str, Any]:
     version, state, gauss = random.getstate()
-    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    # The legacy (default) state of numpy's global MT19937 generator is always this tuple.
+    np_state = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state())
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np_state
     out: dict[str, Any] = {
         "python": [version, list(state), gauss],
         "numpy": [np_name, torch.from_numpy(np_keys.astype(np.int64)), int(np_pos), int(np_has_gauss), float(np_gauss)],

@@ -32,6 +32,7 @@ from ganzoo.engine.step import GanStep, LatentSampler, Networks, generate
 from ganzoo.metrics.during_training import TrainingEvaluator
 from ganzoo.errors import ConfigError, TrainingDivergedError
 from ganzoo.rundir import write_status
+from ganzoo.specs import generator_latent_dim
 from ganzoo.distributed.context import check_sync_batchnorm
 
 class _StopRequest:
@@ -41,7 +42,7 @@ class _StopRequest:
         self.signum: int | None = None
         self._old: dict[int, Any] = {}
 
-    def __enter__(self) -> "_StopRequest":
+    def __enter__(self) -> _StopRequest:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._old[sig] = signal.signal(sig, self._handle)
@@ -102,11 +103,12 @@ class Trainer:
         info = self.asm.info
         self.info = info
         self.latent_distribution = getattr(self.asm.arch, "latent_distribution", "normal")
-        self.latent_dim = int(self.asm.generator.latent_dim)
+        self.latent_dim = generator_latent_dim(self.asm.generator)
         self.channels_last = bool(train["channels_last"]) and self.device.type == "cuda" and info.kind == "image"
         mf = torch.channels_last if self.channels_last else torch.contiguous_format
-        self.G = self.asm.generator.to(self.device, memory_format=mf)
-        self.D = self.asm.discriminator.to(self.device, memory_format=mf)
+        # Module.to(device, memory_format=...) is valid at runtime; the torch stubs lack that overload.
+        self.G = self.asm.generator.to(self.device, memory_format=mf)  # type: ignore[call-overload]
+        self.D = self.asm.discriminator.to(self.device, memory_format=mf)  # type: ignore[call-overload]
         if train.get("sync_batchnorm") and world_size > 1:
             self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
             self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)

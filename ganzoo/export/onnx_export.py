@@ -53,7 +53,7 @@ def _export_dynamo(module: nn.Module, args: tuple[torch.Tensor, ...], opset: int
             module, args, None, dynamo=True, input_names=_names(len(args) == 2), output_names=[OUTPUT_X],
             dynamic_shapes=dynamic, opset_version=opset, optimize=True, verbose=False,
         )
-    model = program.model_proto
+    model = program.model_proto if program is not None else None
     if not isinstance(model, onnx.ModelProto):  # pragma: no cover - defensive
         raise ExportError("the dynamo exporter did not return an ONNX model")
     return model
@@ -67,7 +67,8 @@ def _export_torchscript(module: nn.Module, args: tuple[torch.Tensor, ...], opset
     buf = io.BytesIO()
     with _captured():
         torch.onnx.export(
-            module, args, buf, dynamo=False, input_names=names, output_names=[OUTPUT_X], dynamic_axes=axes,
+            module, args, buf, dynamo=False,  # type: ignore[arg-type]  # torch stubs omit file objects, which export() accepts
+            input_names=names, output_names=[OUTPUT_X], dynamic_axes=axes,
             opset_version=opset, do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL,
         )
     return onnx.load_from_string(buf.getvalue())
@@ -109,7 +110,7 @@ def to_fp16(model: Any) -> Any:
         from onnxruntime.transformers.float16 import convert_float_to_float16
     except ImportError:
         try:
-            from onnxconverter_common.float16 import convert_float_to_float16  # type: ignore[no-redef]
+            from onnxconverter_common.float16 import convert_float_to_float16
         except ImportError:
             raise ExportError(
                 "--fp16 needs onnxruntime's transformers tools (onnxruntime >= 1.10) or onnxconverter-common"

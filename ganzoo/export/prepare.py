@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -18,7 +18,7 @@ def strip_reparametrizations(module: nn.Module) -> int:
     for m in list(module.modules()):
         if parametrize.is_parametrized(m):
             _own_class(m)
-            for name in list(m.parametrizations.keys()):  # type: ignore[union-attr]
+            for name in list(cast(nn.ModuleDict, m.parametrizations).keys()):
                 parametrize.remove_parametrizations(m, name, leave_parametrized=True)
                 removed += 1
         for hook in list(m._forward_pre_hooks.values()):
@@ -53,12 +53,12 @@ class ExportModule(nn.Module):
 
 
 class _Unconditional(ExportModule):
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator(z).float()
 
 
 class _Conditional(ExportModule):
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.generator(z, labels).float()
 
 

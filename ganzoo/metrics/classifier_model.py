@@ -106,7 +106,7 @@ class DomainClassifier(nn.Module):
     def device(self) -> torch.device:
         return next(self.net.parameters()).device
 
-    def train(self, mode: bool = True) -> "DomainClassifier":  # always evaluates; training is internal
+    def train(self, mode: bool = True) -> DomainClassifier:  # always evaluates; training is internal
         super().train(False)
         return self
 

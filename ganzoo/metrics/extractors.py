@@ -16,12 +16,15 @@ import os
 import tempfile
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from ganzoo.errors import ConfigError, GanzooError
+
+if TYPE_CHECKING:
+    from ganzoo.metrics.classifier_model import DomainClassifier
 
 __all__ = [
     "CLASSIFIER",
@@ -165,7 +168,7 @@ class ClassifierFeatureExtractor(_base_class()):  # type: ignore[misc]
     ``calculate_metrics(..., ganzoo_classifier=clf)``; torch-fidelity forwards it here.
     """
 
-    def __init__(self, name: str, features_list: list[str], ganzoo_classifier: nn.Module | None = None, **kwargs: Any) -> None:
+    def __init__(self, name: str, features_list: list[str], ganzoo_classifier: DomainClassifier | None = None, **kwargs: Any) -> None:
         super().__init__(name, features_list)
         if ganzoo_classifier is None:
             raise ValueError("the 'classifier' feature extractor needs calculate_metrics(ganzoo_classifier=...)")

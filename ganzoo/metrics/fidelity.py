@@ -143,7 +143,8 @@ class _LazyBar:
     """A tqdm bar on stderr, created on the first update (nothing shows for a cache hit)."""
 
     def __init__(self, total: int, desc: str) -> None:
-        self.total, self.desc, self.bar = total, desc, None
+        self.total, self.desc = total, desc
+        self.bar: Any = None  # a tqdm bar once created
 
     def update(self, n: int = 1) -> None:
         if self.bar is None:
@@ -214,7 +215,7 @@ def fidelity_metrics(
     if not any(chosen.values()):
         return []
     is_model = isinstance(input1, GenerativeModelBase)
-    n1 = int(num_samples) if is_model else len(input1)
+    n1 = int(num_samples or 0) if is_model else len(input1)  # None: the ConfigError below
     if is_model and (num_samples is None or num_samples < 2):
         raise ConfigError(f"--num-samples {num_samples}: expected at least 2 samples")
     binary = chosen["fid"] or chosen["kid"] or chosen["prc"]

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.specs import DataInfo
+from ganzoo.specs import DataInfo, generator_latent_dim
 from ganzoo.rundir import load_generator
 from ganzoo.engine.components import info_from_dict
 from ganzoo.engine import checkpoint as ckpt
@@ -133,7 +133,7 @@ def _module_forward(G: nn.Module) -> Callable[[torch.Tensor, torch.Tensor | None
 def source_from_module(G: nn.Module, info: DataInfo, *, latent_distribution: str = "normal", **kw: Any) -> GeneratorSource:
     """Wrap an ``nn.Module`` generator (put in eval mode by the caller)."""
     return GeneratorSource(
-        info=info, latent_dim=int(G.latent_dim), latent_distribution=latent_distribution, generate=_module_forward(G),
+        info=info, latent_dim=generator_latent_dim(G), latent_distribution=latent_distribution, generate=_module_forward(G),
         num_classes=int(getattr(G, "num_classes", 0) or 0), module=G, **kw,
     )
 
@@ -194,7 +194,7 @@ def _onnx_info(path: Path, model: Any, host: Any) -> tuple[DataInfo, dict[str, A
                           "export it with `ganzoo export`")
     kind = meta.kind or ("image" if len(shape) == 3 else "vector")
     info = DataInfo(name=str(dataset), kind=kind, shape=tuple(int(s) for s in shape),  # type: ignore[arg-type]
-                    value_range=tuple(meta.value_range or (-1.0, 1.0)), num_classes=meta.num_classes,  # type: ignore[arg-type]
+                    value_range=tuple(meta.value_range or (-1.0, 1.0)), num_classes=meta.num_classes,
                     mode_centres=meta.mode_centres)
     options = _dataset_options_for(str(dataset), shape, host)
 
@@ -300,7 +300,7 @@ class UInt8Images(torch.utils.data.Dataset):
         return x.expand(3, -1, -1) if x.shape[0] == 1 else x
 
     @classmethod
-    def from_float(cls, x: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> "UInt8Images":
+    def from_float(cls, x: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> UInt8Images:
         out = torch.empty(x.shape, dtype=torch.uint8)
         for i in range(0, x.shape[0], 4096):
             lo, hi = value_range

@@ -17,7 +17,7 @@ from ganzoo.runtime.errors import ConfigError, ModelFileError
 
 DEFAULT_BATCH_SIZE = 256
 PathLike = Union[str, "os.PathLike[str]"]
-Labels = Union[None, int, Sequence[int], np.ndarray]
+Labels = None | int | Sequence[int] | np.ndarray
 
 
 def _one_line(exc: BaseException, limit: int = 240) -> str:
@@ -136,7 +136,7 @@ class GeneratorSession:
                 raise ModelFileError(f"{self.path}: conditional model without {md.NUM_CLASSES} metadata; pass labels")
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
             return rng.integers(0, k, size=n, dtype=np.int64)
-        arr = np.full(n, int(labels), dtype=np.int64) if np.isscalar(labels) else np.asarray(labels, dtype=np.int64).reshape(-1)
+        arr = np.full(n, int(labels), dtype=np.int64) if isinstance(labels, (int, np.integer)) else np.asarray(labels, dtype=np.int64).reshape(-1)
         if arr.shape[0] != n:
             raise ConfigError(f"labels: expected {n} labels, got {arr.shape[0]}")
         if k and arr.size and (arr.min() < 0 or arr.max() >= k):

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganzoo.specs import DataInfo, Discriminator
+from ganzoo.specs import DataInfo, Discriminator, generator_latent_dim
 from ganzoo.testing.common import check_declaration, is_finite, parameter_grads, shape
 from ganzoo.testing.engine import run_tree, short_run
 from ganzoo.testing.report import Check, SkipCheck, ensure, fail
@@ -80,7 +80,7 @@ def check_generator(s: Subject) -> None:
     ensure(dist in ("normal", "uniform"), s, f"latent_distribution must be 'normal' or 'uniform', got {dist!r}")
     for info in supported_infos(s):
         G = _build_generator(s, info)
-        z = _latent(s, BATCH, G.latent_dim)
+        z = _latent(s, BATCH, generator_latent_dim(G))
         for mode in ("train", "eval"):
             G.train(mode == "train")
             with torch.no_grad():
@@ -157,7 +157,7 @@ def check_gradients(s: Subject) -> None:
     for info in supported_infos(s):
         G = _build_generator(s, info).train()
         D = _build_discriminator(s, info, True).train()
-        D(_generate(G, _latent(s, BATCH, G.latent_dim))).mean().backward()
+        D(_generate(G, _latent(s, BATCH, generator_latent_dim(G)))).mean().backward()
         missing, bad = parameter_grads(G)
         ensure(not missing, s, f"generator parameters get no gradient {_where(info)}: {missing[:8]}")
         ensure(not bad, s, f"generator parameters get NaN/inf gradients {_where(info)}: {bad[:8]}")
@@ -221,7 +221,7 @@ def check_export(s: Subject) -> None:
     loaded: dict[str, Any] = s.state["loaded"]
     if not loaded:
         raise SkipCheck("no trained generator: the 'engine' check failed")
-    for kind, gen in loaded.items():
+    for gen in loaded.values():
         export_parity(s, gen)
 
 

@@ -40,6 +40,7 @@ def check_declaration(s: Subject) -> None:
                 fail(s, f"option {key!r}: its default is not allowed by its own declaration: {exc}")
     opts = getattr(s.spec, "opts", None)
     ensure(isinstance(opts, Mapping), s, "with_options() must return a copy whose `opts` is a mapping")
+    assert isinstance(opts, Mapping)
     missing = sorted(set(options) - set(opts))
     ensure(not missing, s, f"with_options() result lacks option(s) {missing} in `opts`")
     recommended = getattr(spec, "recommended", {}) or {}

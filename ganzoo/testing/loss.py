@@ -37,13 +37,13 @@ def check_values(s: Subject) -> None:
         d.backward()
         for which, t in (("real", real), ("fake", fake)):
             ensure(t.grad is not None, s, f"discriminator_loss has no gradient with respect to the {which} logits")
-            ensure(is_finite(t.grad), s, f"discriminator_loss has NaN/inf gradients for {which} logits of scale {scale:g}")
-        fake, real = _logits(3, scale), _real_for_g(s, 5, scale)
-        g = _scalar(s, s.spec.generator_loss(real, fake), f"generator_loss(real, fake) (logits ~ N(0, {scale:g}^2))")
+            ensure(t.grad is not None and is_finite(t.grad), s, f"discriminator_loss has NaN/inf gradients for {which} logits of scale {scale:g}")
+        fake, real_g = _logits(3, scale), _real_for_g(s, 5, scale)
+        g = _scalar(s, s.spec.generator_loss(real_g, fake), f"generator_loss(real, fake) (logits ~ N(0, {scale:g}^2))")
         g.backward()
         ensure(fake.grad is not None and is_finite(fake.grad), s,
                f"generator_loss has no or NaN/inf gradients with respect to the fake logits (scale {scale:g})")
-        ensure(bool(fake.grad.abs().sum() > 0), s, "generator_loss has a zero gradient: the generator would not learn")
+        ensure(fake.grad is not None and bool(fake.grad.abs().sum() > 0), s, "generator_loss has a zero gradient: the generator would not learn")
 
 
 def _real_for_g(s: Subject, seed: int, scale: float) -> torch.Tensor | None:

@@ -12,7 +12,7 @@ from typing import Any
 class ConformanceError(AssertionError):
     """A component breaks its contract. The message names the component, the check and what is wrong."""
 
-    def __init__(self, message: str, report: "Report | None" = None) -> None:
+    def __init__(self, message: str, report: Report | None = None) -> None:
         super().__init__(message)
         self.report = report
 

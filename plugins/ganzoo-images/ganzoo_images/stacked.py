@@ -82,8 +82,9 @@ class StackedMnistDataset(DatasetSpec):
             mode_num_samples=STACKED_PROTOCOL_SAMPLES,
         )
         tensors = None
+        data: Dataset = dataset
         if n * 3 * res * res * 4 <= MATERIALISE_LIMIT_BYTES:
             x = dataset.materialise()
             tensors = (x, labels)
-            dataset = torch.utils.data.TensorDataset(x, labels)
-        return GanData(info=info, dataset=dataset, tensors=tensors)
+            data = torch.utils.data.TensorDataset(x, labels)
+        return GanData(info=info, dataset=data, tensors=tensors)

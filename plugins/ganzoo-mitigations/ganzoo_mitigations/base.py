@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -34,7 +34,8 @@ def spectral_norm_iterations(module: nn.Module) -> int | None:
     """``n_power_iterations`` of the first spectrally normalised layer in ``module``, else None."""
     for m in module.modules():
         if parametrize.is_parametrized(m, "weight"):
-            for p in m.parametrizations["weight"]:  # type: ignore[union-attr]
+            parametrizations = cast(nn.ModuleDict, m.parametrizations)
+            for p in cast("Iterable[Any]", parametrizations["weight"]):  # a ParametrizationList
                 if type(p).__name__ == "_SpectralNorm":
                     return int(p.n_power_iterations)
     return None

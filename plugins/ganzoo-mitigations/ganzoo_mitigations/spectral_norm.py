@@ -24,8 +24,8 @@ class SpectralNorm(Mitigation):
         "generator": Option(False, "also normalise the generator's linear/conv layers"),
     }
 
-    @property  # type: ignore[override]
-    def changes_generator(self) -> bool:  # noqa: D102 - see MitigationSpec.changes_generator
+    @property
+    def changes_generator(self) -> bool:  # type: ignore[override]  # a per-instance property over the ClassVar default
         return bool(self.opts["generator"])
 
     def wrap_discriminator(self, discriminator: Discriminator, ctx: SetupContext) -> Discriminator:

@@ -17,6 +17,8 @@ class UnrolledDiscriminator(nn.Module):
     """``base`` evaluated with other parameters and buffers (``torch.func.functional_call``); ``base``
     itself is neither registered as a submodule nor changed."""
 
+    base: nn.Module  # set with object.__setattr__, so not a registered submodule
+
     def __init__(self, base: nn.Module, params: Tensors, buffers: Tensors) -> None:
         super().__init__()
         object.__setattr__(self, "base", base)

@@ -381,7 +381,7 @@ def test_unrolled_second_order_gradient_matches_the_surrogate_by_hand() -> None:
     def surrogate(gp: dict[str, torch.Tensor]) -> torch.Tensor:
         theta = {n: p.detach().clone().requires_grad_(True) for n, p in d.named_parameters()}
         for r, zk in zip(reals, latents):
-            f = objective(lambda x: functional_call(d, theta, (x,)), r, functional_call(g, gp, (zk,)))
+            f = objective(lambda x, theta=theta: functional_call(d, theta, (x,)), r, functional_call(g, gp, (zk,)))
             grads = torch.autograd.grad(f, list(theta.values()), create_graph=True)
             theta = {n: p - 0.1 * gr for (n, p), gr in zip(theta.items(), grads)}
         return loss.generator_loss(None, functional_call(d, theta, (functional_call(g, gp, (z,)),)))
