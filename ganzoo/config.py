@@ -257,6 +257,8 @@ def resolve(user: Mapping[str, Any], host: Any | None = None) -> RunConfig:
         host.architectures.entry(arch.name).plugin,
         host.losses.entry(loss.name).plugin,
         *[host.mitigations.entry(m.name).plugin for m in mitigations],
+        # metrics evaluated during training (unknown names are reported when the evaluator starts)
+        *[host.metrics.entry(str(m)).plugin for m in train_cfg["eval_metrics"] if str(m) in host.metrics],
     ]
     versions = host.plugin_versions()
     cfg.plugins = {p: versions.get(p, "") for p in dict.fromkeys(used)}

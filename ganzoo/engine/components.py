@@ -122,6 +122,7 @@ def _attach_head_features(discriminator: Discriminator, mitigations: list[Mitiga
                           arch: str) -> None:
     d_in = discriminator.feature_dim
     augmenters: list[nn.Module] = []
+    adders: list[str] = []
     for m in mitigations:
         feature = m.head_feature(d_in, ctx)
         if feature is None:
@@ -129,6 +130,7 @@ def _attach_head_features(discriminator: Discriminator, mitigations: list[Mitiga
         if not isinstance(feature, HeadFeature):
             raise InvalidComponentError(f"mitigation {m.name!r}: head_feature() must return a ganzoo.HeadFeature or None")
         augmenters.append(feature.module)
+        adders.append(m.name)
         d_in += int(feature.extra)
     if not augmenters:
         return
@@ -136,8 +138,7 @@ def _attach_head_features(discriminator: Discriminator, mitigations: list[Mitiga
     if not (isinstance(head, nn.Linear) and head.out_features == 1 and head.in_features == discriminator.feature_dim):
         raise IncompatibleError(
             f"architecture {arch!r} gives its discriminator a custom head ({type(head).__name__}); mitigations that add "
-            f"head features ({', '.join(m.name for m in mitigations if m.head_feature(discriminator.feature_dim, ctx))}) "
-            f"need the default Linear(feature_dim, 1)"
+            f"head features ({', '.join(adders)}) need the default Linear(feature_dim, 1)"
         )
     ref = next(head.parameters())
     stack = HeadStack(augmenters, nn.Linear(d_in, 1))

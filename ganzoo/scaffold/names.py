@@ -9,11 +9,11 @@ from ganzoo.errors import ConfigError
 from ganzoo.naming import KIND_PLURALS, NAME_RE
 
 KINDS = tuple(KIND_PLURALS)
-"""architecture, loss, dataset, mitigation."""
+"""architecture, loss, dataset, mitigation, metric."""
 
 RESERVED_CLASS_NAMES = frozenset({
     "Any", "ArchitectureSpec", "ClassVar", "DataInfo", "DatasetSpec", "Discriminator", "GanData", "LossSpec",
-    "Mapping", "MitigationSpec", "Option", "Path", "Tensor", "Callable",
+    "Mapping", "MitigationSpec", "Option", "Path", "Tensor", "Callable", "MetricSpec", "MetricValue", "MetricContext",
 })
 
 
@@ -26,7 +26,7 @@ class PluginNames:
     """Every name the scaffold writes for one plugin."""
 
     name: str           # NAME as given: distribution, entry point and directory
-    kind: str           # architecture | loss | dataset | mitigation
+    kind: str           # architecture | loss | dataset | mitigation | metric
     component: str      # registered component name (NAME without a leading "ganzoo-")
     package: str        # import package: ganzoo_<component with underscores>
     class_name: str     # the component class

@@ -20,10 +20,12 @@ TRAIN_FLAGS = {
     "loss": "--dataset ring8 --arch mlp --loss {component}",
     "dataset": "--dataset {component} --arch mlp --loss ns-gan",
     "mitigation": "--dataset ring8 --arch mlp --loss ns-gan --mitigation {component}",
+    "metric": "--dataset ring8 --arch mlp --loss ns-gan --set train.eval_every=2 --set 'train.eval_metrics=[\"{component}\"]'",
 }
 MIXINS = {
     "architecture": "ArchitectureConformance",
     "loss": "LossConformance",
+    "metric": "MetricConformance",
     "dataset": "DatasetConformance",
     "mitigation": "MitigationConformance",
 }

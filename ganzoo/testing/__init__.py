@@ -25,6 +25,7 @@ from ganzoo.testing.checks import (
     check_component,
     check_dataset,
     check_loss,
+    check_metric,
     check_mitigation,
     check_names,
 )
@@ -33,6 +34,7 @@ from ganzoo.testing.mixins import (
     Conformance,
     DatasetConformance,
     LossConformance,
+    MetricConformance,
     MitigationConformance,
 )
 from ganzoo.testing.network import NetworkDisabled, offline
@@ -50,6 +52,7 @@ __all__ = [
     "ConformanceError",
     "DatasetConformance",
     "LossConformance",
+    "MetricConformance",
     "MitigationConformance",
     "NetworkDisabled",
     "Report",
@@ -58,6 +61,7 @@ __all__ = [
     "check_component",
     "check_dataset",
     "check_loss",
+    "check_metric",
     "check_mitigation",
     "check_names",
     "check_plugin",

@@ -8,7 +8,7 @@ from typing import Any
 
 from ganzoo.plugins import PluginHost
 from ganzoo.specs import DataInfo
-from ganzoo.testing import architecture, dataset, loss, mitigation
+from ganzoo.testing import architecture, dataset, loss, metric, mitigation
 from ganzoo.testing.report import Check, Report, run_checks
 from ganzoo.testing.subject import Subject, resolve_subject
 
@@ -17,6 +17,7 @@ CHECKS: dict[str, list[Check]] = {
     "loss": loss.CHECKS,
     "dataset": dataset.CHECKS,
     "mitigation": mitigation.CHECKS,
+    "metric": metric.CHECKS,
 }
 """Kind -> its checks, in the order they run."""
 
@@ -89,3 +90,12 @@ def check_mitigation(
     """Check a mitigation: its hooks' results, two engine steps combined with every registered loss,
     and that discriminator_for_generator() leaves the discriminator untouched."""
     return check_component("mitigation", component, options=options, host=host, only=only, skip=skip, tiny=tiny)
+
+
+def check_metric(
+    component: Any, *, options: Mapping[str, Any] | None = None, host: PluginHost | None = None,
+    only: Iterable[str] | None = None, skip: Iterable[str] = (), tiny: bool = True,
+) -> Report:
+    """Check a metric: declaration, its catalogue entry (``values``), applies() and compute() on stand-in
+    samples of each applicable standard data shape (finite and deterministic)."""
+    return check_component("metric", component, options=options, host=host, only=only, skip=skip, tiny=tiny)

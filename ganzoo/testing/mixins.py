@@ -145,9 +145,23 @@ class MitigationConformance(Conformance):
         self.run_conformance_check("export")
 
 
+class MetricConformance(Conformance):
+    kind = "metric"
+
+    def test_declaration(self) -> None:
+        self.run_conformance_check("declaration")
+
+    def test_values(self) -> None:
+        self.run_conformance_check("values")
+
+    def test_compute(self) -> None:
+        self.run_conformance_check("compute")
+
+
 MIXINS: dict[str, type[Conformance]] = {
     "architecture": ArchitectureConformance,
     "loss": LossConformance,
     "dataset": DatasetConformance,
     "mitigation": MitigationConformance,
+    "metric": MetricConformance,
 }

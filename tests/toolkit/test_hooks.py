@@ -141,6 +141,38 @@ def test_hook_ganzoo_register_mitigations(tmp_path):
     assert roles == {("real", "discriminator"), ("fake", "discriminator"), ("fake", "generator")}
 
 
+def test_hook_ganzoo_register_metrics(tmp_path):
+    from ganzoo import MetricSpec, MetricValue
+    from ganzoo.metrics.catalogue import value_info
+    from ganzoo.metrics.evaluate import evaluate, real_samples
+    from ganzoo.metrics.sources import source_from_run
+
+    class Spread(MetricSpec):
+        name = "scratch-spread"
+        summary = "standard deviation of generated minus real samples"
+        reference = "test"
+        values = {"spread_gap": MetricValue("min", "spread gap")}
+
+        def compute(self, ctx):
+            return {"spread_gap": float(ctx.sample(200).std() - ctx.real(200).std())}
+
+    class Plugin:
+        @hookimpl
+        def ganzoo_register_metrics(self, register):
+            register(Spread())
+
+    host = host_with((Plugin(), "metric-plugin"))
+    assert host.metrics.entry("scratch-spread").plugin == "metric-plugin"
+    assert value_info("spread_gap", host).direction == "min"  # the catalogue reads the plugin's entry
+    out = _train_with(host, tmp_path)
+    source = source_from_run(out, host=host)
+    report = evaluate(source, ["scratch-spread"], seed=3, host=host)
+    real = real_samples(source.info, source.dataset_options, None, host)(200)
+    want = float(source.sample(200, seed=3).std()) - float(real.std())
+    assert report.values() == {"spread_gap": pytest.approx(want, rel=1e-5)}
+    assert report.find("spread_gap").protocol["metric_plugin"] == "scratch-spread"
+
+
 # --------------------------------------------------------------------------- lifecycle hooks
 
 

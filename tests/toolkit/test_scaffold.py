@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 
 from ganzoo.cli import cli
 from ganzoo.errors import ConfigError
+from ganzoo.naming import KIND_PLURALS
 from ganzoo.scaffold import KINDS, create_plugin, plugin_names, render_files
 from ganzoo.scaffold.render import TRAIN_FLAGS
 from tests.conftest import REPO
@@ -175,13 +177,13 @@ def test_generated_plugin_installs_tests_lists_and_trains(kind, tmp_path):
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout and "failed" not in tests.stdout
 
-    plural = {"architecture": "architectures", "loss": "losses", "dataset": "datasets", "mitigation": "mitigations"}[kind]
+    plural = KIND_PLURALS[kind]
     listing = _run([str(python), "-m", "ganzoo", "list", plural], env, tmp_path)
     assert listing.returncode == 0, listing.stderr
     assert any(line.split()[:1] == [name] and line.rstrip().endswith(f"[{name}]") for line in listing.stdout.splitlines()), listing.stdout
 
     out = tmp_path / "run"
-    flags = TRAIN_FLAGS[kind].format(component=name).split()
+    flags = shlex.split(TRAIN_FLAGS[kind].format(component=name))  # as a shell reads the README's command
     train = _run([str(python), "-m", "ganzoo", "train", *flags, "--steps", "3", "--batch-size", "16",
                   "--set", "train.log_every=1", "--out", str(out), "--quiet"], env, tmp_path)
     assert train.returncode == 0, train.stderr
