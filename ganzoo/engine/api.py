@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import sys
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from torch import nn
 from ganzoo import config as config_mod
 from ganzoo.config import RunConfig
 from ganzoo.engine import checkpoint as ckpt
-from ganzoo.engine.atomic import write_text
+from ganzoo.engine import rundir
+from ganzoo.files import run_dir_lock, write_text
 from ganzoo.engine.components import assemble, info_from_dict
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
 from ganzoo.plugins import get_host
@@ -37,23 +39,16 @@ def default_run_dir(cfg: RunConfig, root: Path = Path("runs")) -> Path:
     return root / f"{'-'.join(parts)}-{stamp}"
 
 
-def _check_fresh_run_dir(run_dir: Path) -> None:
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"--out {str(run_dir)!r} exists and is not a directory")
-    if (run_dir / CONFIG_FILE).exists() or ckpt.list_checkpoints(run_dir):
-        raise ConfigError(
-            f"run directory {str(run_dir)!r} already holds a run; continue it with `ganzoo resume {run_dir}` "
-            f"or choose another --out"
-        )
-
-
 def read_run_config(run_dir: Path) -> RunConfig:
     path = Path(run_dir) / CONFIG_FILE
     if not Path(run_dir).is_dir():
         raise ConfigError(f"{str(run_dir)!r} is not a directory (expected a ganzoo run directory)")
     if not path.exists():
         raise ConfigError(f"{str(run_dir)!r} is not a ganzoo run directory: {CONFIG_FILE} is missing")
-    return RunConfig.from_dict(config_mod.load_toml(path))
+    data = config_mod.load_toml(path)
+    if not data.get("run"):
+        raise ConfigError(f"{path} holds no [run] section (empty or not a ganzoo run configuration)")
+    return RunConfig.from_dict(data)
 
 
 def start_run(
@@ -70,13 +65,15 @@ def start_run(
         from ganzoo.distributed.sync import broadcast_object
 
         run_dir = Path(broadcast_object(str(run_dir)))
-    if rank == 0:
-        _check_fresh_run_dir(run_dir)
-    trainer = Trainer(cfg, run_dir, host, quiet=quiet, rank=rank, world_size=world_size, wrap_models=wrap_models)
-    if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_text(run_dir / CONFIG_FILE, f"# ganzoo {cfg.plugins and 'run configuration'}\n" + cfg.to_toml())
-    status = trainer.run()
+    if rank == 0 and run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--out {str(run_dir)!r} exists and is not a directory")
+    with run_dir_lock(run_dir, "train") if rank == 0 else contextlib.nullcontext():
+        if rank == 0:
+            rundir.prepare_fresh_run_dir(run_dir)
+        trainer = Trainer(cfg, run_dir, host, quiet=quiet, rank=rank, world_size=world_size, wrap_models=wrap_models)
+        if rank == 0:
+            write_text(run_dir / CONFIG_FILE, f"# ganzoo {cfg.plugins and 'run configuration'}\n" + cfg.to_toml())
+        status = trainer.run()
     return RunResult(run_dir, trainer.step, status, getattr(trainer, "stop_signal", None))
 
 
@@ -89,20 +86,19 @@ def resume_run(
 
     host = host or get_host()
     run_dir = Path(run_dir)
-    cfg = read_run_config(run_dir)
-    if steps is not None:
-        if steps < 1:
-            raise ConfigError(f"--steps {steps}: expected a positive number of steps")
-        cfg.run["steps"] = int(steps)
-    # Re-validate against the installed plugins (the run may come from another machine).
-    user = {k: v for k, v in cfg.to_dict().items() if k != "plugins"}
-    resolved = config_mod.resolve(user, host)
-    trainer = Trainer(resolved, run_dir, host, quiet=quiet, resume=True, rank=rank, world_size=world_size, wrap_models=wrap_models)
-    if trainer.step >= resolved.run["steps"] and steps is None:
-        print(f"run {run_dir} is already complete at step {trainer.step}; pass --steps N to extend it", file=sys.stderr)
-    if rank == 0 and steps is not None:
-        write_text(run_dir / CONFIG_FILE, "# ganzoo run configuration\n" + resolved.to_toml())
-    status = trainer.run()
+    if rank == 0 and not run_dir.is_dir():
+        raise ConfigError(f"{str(run_dir)!r} is not a directory (expected a ganzoo run directory)")
+    with run_dir_lock(run_dir, "resume") if rank == 0 else contextlib.nullcontext():
+        # The checkpoint's configuration is the truth (an edited config.toml is refused, see rundir).
+        user, rewrite = rundir.resume_config(run_dir, steps)
+        # Re-validate against the installed plugins (the run may come from another machine).
+        resolved = config_mod.resolve(user, host)
+        trainer = Trainer(resolved, run_dir, host, quiet=quiet, resume=True, rank=rank, world_size=world_size, wrap_models=wrap_models)
+        if trainer.step >= resolved.run["steps"] and steps is None:
+            print(f"run {run_dir} is already complete at step {trainer.step}; pass --steps N to extend it", file=sys.stderr)
+        if rank == 0 and rewrite:
+            rundir.write_config(run_dir, resolved)
+        status = trainer.run()
     return RunResult(run_dir, trainer.step, status, getattr(trainer, "stop_signal", None))
 
 

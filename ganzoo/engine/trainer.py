@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +24,9 @@ from ganzoo.config import RunConfig
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.distributed import sync as dist_sync
 from ganzoo.engine import rng
-from ganzoo.engine.atomic import write_text
+from ganzoo.engine.checks import check_loss
+from ganzoo.engine.divergence import DivergenceWatch
+from ganzoo.files import write_text, write_text_best_effort
 from ganzoo.engine.components import Assembly, assemble, info_to_dict, sample_latent
 from ganzoo.engine.data import BatchSource
 from ganzoo.engine.device import autocast_dtype, resolve_device
@@ -31,13 +34,19 @@ from ganzoo.engine.ema import EMA
 from ganzoo.engine.logger import RunLogger
 from ganzoo.engine.samples import image_grid, save_samples
 from ganzoo.errors import ConfigError, TrainingDivergedError
+from ganzoo.plugins import call_observer
 from ganzoo.specs import DiscriminatorStep, GeneratorStep
 
 STATUS_FILE = "status.json"
 
 
-def write_status(run_dir: Path, status: str, step: int, **extra: Any) -> None:
-    write_text(Path(run_dir) / STATUS_FILE, json.dumps({"status": status, "step": step, **extra}, indent=2) + "\n")
+def write_status(run_dir: Path, status: str, step: int, *, best_effort: bool = False, **extra: Any) -> None:
+    """Write status.json; ``best_effort`` (failure paths): on a full disk overwrite it in place, never raise."""
+    text = json.dumps({"status": status, "step": step, **extra}, indent=2) + "\n"
+    if best_effort:
+        write_text_best_effort(Path(run_dir) / STATUS_FILE, text)
+    else:
+        write_text(Path(run_dir) / STATUS_FILE, text)
 
 
 def read_status(run_dir: Path) -> dict[str, Any]:
@@ -242,7 +251,8 @@ class Trainer:
         rp, fp = self._prepare(real), self._prepare(fake)
         with self._autocast():
             rl, fl = D(rp), D(fp)
-        loss = self.asm.loss.discriminator_loss(rl.float(), fl.float())
+        loss = check_loss(self.asm.loss.discriminator_loss(rl.float(), fl.float()), self.host, self.cfg.run["loss"],
+                          "discriminator_loss")
         extra = torch.zeros((), device=self.device)
         with self._fp32():
             pen = self.asm.loss.penalty(D, rp.float(), fp.float())
@@ -304,7 +314,7 @@ class Trainer:
                 D_for_g = m.discriminator_for_generator(D_for_g, gstep)
             with self._autocast():
                 fl = D_for_g(self._prepare(fake))
-            loss = self.asm.loss.generator_loss(fl.float())
+            loss = check_loss(self.asm.loss.generator_loss(fl.float()), self.host, self.cfg.run["loss"], "generator_loss")
             for m in self.asm.mitigations:
                 r = m.generator_regularizer(gstep)
                 if r is not None:
@@ -380,7 +390,7 @@ class Trainer:
         path = None
         if self.is_main:  # the state is identical on every rank (global data position, rank 0's RNGs)
             path = ckpt.save(self.run_dir, self.state_dict(), keep=int(self.cfg.train["keep_checkpoints"]))
-            self.host.hook.ganzoo_checkpoint_saved(run_dir=self.run_dir, step=self.step, path=path)
+            self._observe("ganzoo_checkpoint_saved", run_dir=self.run_dir, step=self.step, path=path)
         if self.world_size > 1:  # the checkpoint is complete before any rank goes on or exits
             dist_sync.barrier()
         return path
@@ -397,6 +407,39 @@ class Trainer:
         row["img_per_s"] = imgs / seconds if seconds > 0 else 0.0
         row["wall_time"] = self.wall_before + (time.perf_counter() - self._t_start)
         return row
+
+    def _status_extra(self) -> dict[str, Any]:
+        """What status.json says besides status and step: failing observer hooks, divergence warnings."""
+        extra: dict[str, Any] = {}
+        failures = getattr(self.host, "observer_failures", None)
+        if failures:
+            extra["plugin_failures"] = list(failures)
+        if self.divergence.warning:
+            extra["warnings"] = [self.divergence.warning]
+        return extra
+
+    def _observe(self, hook: str, **kwargs: Any) -> None:
+        """Call an observer hook; a plugin failing in it is reported once and recorded in status.json."""
+        if call_observer(self.host, hook, **kwargs) and hook != "ganzoo_train_end":
+            write_status(self.run_dir, "running", self.step, best_effort=True, **self._status_extra())
+
+    @torch.no_grad()
+    def _sample_magnitude(self) -> float:
+        G = self.G
+        was_training = G.training
+        G.eval()
+        try:
+            return float(G(self.fixed_z[:16]).float().abs().max())
+        finally:
+            G.train(was_training)
+
+    def _watch(self, row: dict[str, Any]) -> None:
+        """At the logging interval: warn once (stderr, metrics log, status) when the run explodes without
+        NaN; stop at train.max_loss."""
+        warning = self.divergence.observe(row, self._sample_magnitude())
+        if warning and self.is_main:
+            print(f"Warning: {warning}", file=sys.stderr)
+            write_status(self.run_dir, "running", self.step, **self._status_extra())
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> str:
@@ -418,14 +461,15 @@ class Trainer:
             from ganzoo.metrics.during_training import TrainingEvaluator
 
             evaluator = TrainingEvaluator(self.cfg, self.run_dir, self.info, device=self.device)
+        self.divergence = DivergenceWatch(self.info.value_range, float(train.get("max_loss", 0.0)))
         self._t_start = time.perf_counter()
         t_int, imgs = time.perf_counter(), 0
         status = "completed"
         if self.is_main:
             write_status(self.run_dir, "running", self.step)
-        if self.is_main:  # plugins' hooks run on rank 0 only, like every other output
-            self.host.hook.ganzoo_train_start(run_dir=self.run_dir, config=self.cfg.to_dict(), step=self.step)
         try:
+            if self.is_main:  # plugins' hooks run on rank 0 only, like every other output
+                self._observe("ganzoo_train_start", run_dir=self.run_dir, config=self.cfg.to_dict(), step=self.step)
             with _StopRequest() as stop:
                 while self.step < self.steps:
                     self.train_step()
@@ -435,8 +479,9 @@ class Trainer:
                         row = self._metrics_row(imgs, time.perf_counter() - t_int)
                         t_int, imgs = time.perf_counter(), 0
                         logger.log(row)
+                        self._watch(row)
                         if self.is_main:
-                            self.host.hook.ganzoo_log(run_dir=self.run_dir, step=s, metrics=row)
+                            self._observe("ganzoo_log", run_dir=self.run_dir, step=s, metrics=row)
                         logger.progress(s, {"loss_d": f"{row['loss_d']:.3f}", "loss_g": f"{row['loss_g']:.3f}", "img/s": f"{row['img_per_s']:.0f}"})
                     elif not self.quiet and s % 10 == 0:
                         logger.progress(s)
@@ -457,23 +502,22 @@ class Trainer:
                 self.write_samples(logger)
                 if evaluator is not None and self.step % eval_every != 0:
                     evaluator.evaluate(self, logger)
-        except TrainingDivergedError as exc:
-            if self.is_main:
-                write_status(self.run_dir, "failed", self.step, error=str(exc))
-                self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status="failed")
-            logger.close()
-            raise
         except BaseException as exc:
-            if self.is_main:
-                write_status(self.run_dir, "failed", self.step, error=f"{type(exc).__name__}: {exc}")
-                with contextlib.suppress(Exception):  # the original error matters more than a hook's
-                    self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status="failed")
-            logger.close()
+            if self.is_main:  # best effort: on a full disk the original error matters more
+                error = str(exc) if isinstance(exc, TrainingDivergedError) else f"{type(exc).__name__}: {exc}"
+                write_status(self.run_dir, "failed", self.step, best_effort=True, error=error, **self._status_extra())
+                self._observe("ganzoo_train_end", run_dir=self.run_dir, step=self.step, status="failed")
+                if getattr(self.host, "observer_failures", None):
+                    write_status(self.run_dir, "failed", self.step, best_effort=True, error=error, **self._status_extra())
+            with contextlib.suppress(Exception):
+                logger.close()
             raise
         logger.close()
         if self.is_main:
-            write_status(self.run_dir, status, self.step, wall_time=self.wall_before + time.perf_counter() - self._t_start)
-            self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status=status)
+            wall = self.wall_before + time.perf_counter() - self._t_start
+            write_status(self.run_dir, status, self.step, wall_time=wall, **self._status_extra())
+            if call_observer(self.host, "ganzoo_train_end", run_dir=self.run_dir, step=self.step, status=status):
+                write_status(self.run_dir, status, self.step, best_effort=True, wall_time=wall, **self._status_extra())
         if self.world_size > 1:  # samples and status are written before any rank returns
             dist_sync.barrier()
         self.stop_signal = stop.signum
