@@ -26,14 +26,20 @@ import tomli_w
 from ganzoo.errors import ConfigError
 from ganzoo.specs import Option
 
+# Sane maximums for size-like settings: absurd values are refused with the allowed range instead of
+# exhausting memory or overflowing a random generator's seed.
+MAX_STEPS = 1_000_000_000
+MAX_BATCH_SIZE = 65_536
+MAX_SEED = 2**32 - 1  # numpy's seed range; torch's is wider
+
 RUN_OPTIONS: dict[str, Option] = {
     "dataset": Option("ring8", "dataset plugin name"),
     "arch": Option("mlp", "architecture plugin name"),
     "loss": Option("ns-gan", "loss plugin name"),
     "mitigations": Option([], "mitigation plugin names, applied in order", type=list),
-    "steps": Option(2000, "total number of generator steps", minimum=1),
-    "batch_size": Option(64, "batch size (real and fake)", minimum=1),
-    "seed": Option(0, "random seed", minimum=0),
+    "steps": Option(2000, "total number of generator steps", minimum=1, maximum=MAX_STEPS),
+    "batch_size": Option(64, "batch size (real and fake)", minimum=1, maximum=MAX_BATCH_SIZE),
+    "seed": Option(0, "random seed", minimum=0, maximum=MAX_SEED),
     "device": Option("auto", "where to train", choices=("auto", "cpu", "cuda")),
     "precision": Option("fp32", "autocast precision", choices=("fp32", "bf16", "fp16")),
     "data_root": Option("", "folder with local dataset files (empty: the dataset's default)"),
@@ -43,7 +49,7 @@ TRAIN_OPTIONS: dict[str, Option] = {
     "lr_g": Option(2e-4, "generator learning rate (Adam)", minimum=0.0),
     "lr_d": Option(2e-4, "discriminator learning rate (Adam)", minimum=0.0),
     "betas": Option([0.5, 0.999], "Adam betas for both networks", type=list),
-    "n_critic": Option(1, "discriminator steps per generator step", minimum=1),
+    "n_critic": Option(1, "discriminator steps per generator step", minimum=1, maximum=100),
     "ema": Option(False, "keep an exponential moving average of the generator (used for sampling and export)"),
     "ema_decay": Option(0.999, "EMA decay", minimum=0.0, maximum=1.0),
     "ema_start": Option(0, "generator steps before the EMA starts averaging (until then it copies the generator)",
@@ -51,14 +57,20 @@ TRAIN_OPTIONS: dict[str, Option] = {
     "log_every": Option(100, "steps between metrics.jsonl rows", minimum=1),
     "sample_every": Option(500, "steps between sample grids (0: only at the end)", minimum=0),
     "checkpoint_every": Option(1000, "steps between checkpoints (0: only at the end)", minimum=0),
-    "keep_checkpoints": Option(3, "how many recent checkpoints to keep", minimum=1),
-    "num_samples": Option(64, "samples in each sample grid (2D: points in each scatter plot x 16)", minimum=1),
+    "keep_checkpoints": Option(3, "how many recent checkpoints to keep", minimum=1, maximum=1000),
+    "num_samples": Option(64, "samples in each sample grid (2D: points in each scatter plot x 16)", minimum=1,
+                          maximum=4096),
     "channels_last": Option(True, "use channels_last memory format for images on CUDA"),
-    "device_data_limit_mb": Option(1024, "keep datasets up to this size on the device as tensors", minimum=0),
-    "num_workers": Option(2, "DataLoader workers for datasets too large for the device", minimum=0),
+    "device_data_limit_mb": Option(1024, "keep datasets up to this size on the device as tensors", minimum=0,
+                                    maximum=1_048_576),
+    "num_workers": Option(2, "DataLoader workers for datasets too large for the device", minimum=0,
+                           maximum=256),
+    "max_loss": Option(0.0, "stop the run when |loss_d| or |loss_g| exceeds this at a logging step (0: never)",
+                       minimum=0.0),
     "eval_every": Option(0, "steps between evaluations during training (0: never)", minimum=0),
     "eval_metrics": Option([], "metrics evaluated during training, e.g. ['fid', 'modes']", type=list),
-    "eval_num_samples": Option(2000, "generated samples per evaluation during training", minimum=1),
+    "eval_num_samples": Option(2000, "generated samples per evaluation during training", minimum=1,
+                                maximum=1_000_000),
     "eval_best": Option("", "metric whose best value keeps checkpoints/best.pt (e.g. 'fid' or 'modes')"),
     "eval_feature_extractor": Option("", "feature extractor for evaluation during training (empty: default)"),
     "tensorboard": Option(True, "write TensorBoard event files under tb/"),
@@ -78,6 +90,10 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text (a binary or corrupt file?)") from None
+    if "\x00" in text:
+        raise ConfigError(f"config file {str(path)!r} holds NUL bytes (a binary or corrupt file?)")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -270,6 +286,8 @@ def build_user_config(
 ) -> dict[str, Any]:
     """Merge a config file, explicit CLI flags (``section.key`` -> value) and ``--set`` items."""
     tree: dict[str, Any] = load_toml(config_file) if config_file else {}
+    if config_file and not tree:
+        raise ConfigError(f"config file {str(config_file)!r} is empty; give at least one [run] or [train] setting")
     tree.pop("plugins", None)
     for dotted, value in flags.items():
         set_dotted(tree, dotted.split("."), value)

@@ -11,6 +11,7 @@ Environment:
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -24,6 +25,9 @@ from ganzoo.registry import KIND_PLURALS, Registry, validate_component
 
 STRICT_ENV = "GANZOO_STRICT_PLUGINS"
 DISABLE_ENV = "GANZOO_DISABLE_PLUGINS"
+
+OBSERVER_HOOKS = ("ganzoo_train_start", "ganzoo_log", "ganzoo_checkpoint_saved", "ganzoo_train_end")
+"""Hooks that watch a run. A plugin's implementation that raises is reported once and the run goes on."""
 
 REGISTER_HOOKS = {
     "architecture": "ganzoo_register_architectures",
@@ -78,6 +82,8 @@ class PluginHost:
         self.plugins: list[PluginInfo] = []
         self.registries: dict[str, Registry[Any]] = {kind: Registry(kind) for kind in REGISTER_HOOKS}
         self._spec_names = {n for n in dir(hookspecs) if n.startswith("ganzoo_")}
+        self.observer_failures: list[dict[str, str]] = []
+        """One entry per (plugin, hook) whose observer implementation raised: plugin, hook, error."""
 
     # ------------------------------------------------------------------ access
     @property
@@ -201,6 +207,37 @@ class PluginHost:
                 f"{message} [{STRICT_ENV} is set; unset it to skip broken plugins]"
                 if detail else message
             ) from exc
+
+
+def call_observer(host: Any, hook: str, **kwargs: Any) -> bool:
+    """Call observer ``hook`` (one of :data:`OBSERVER_HOOKS`) on every plugin implementing it.
+
+    An implementation that raises does not stop the others nor the caller: the first failure of each
+    (plugin, hook) is printed on stderr, naming both, and appended to ``host.observer_failures``.
+    Returns True when a new failure was recorded (the caller may update the run's status)."""
+    if hook not in OBSERVER_HOOKS:
+        raise ValueError(f"{hook!r} is not an observer hook; observers: {', '.join(OBSERVER_HOOKS)}")
+    caller = getattr(host.hook, hook)
+    recorded: list[dict[str, str]] | None = getattr(host, "observer_failures", None)
+    if recorded is None:  # a host-like object without the record: keep one on it
+        recorded = []
+        host.observer_failures = recorded
+    failures = recorded
+    new = False
+    for impl in reversed(caller.get_hookimpls()):  # pluggy's call order: last registered first
+        if getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
+            continue  # wrappers only make sense around a call; observers have no result to wrap
+        try:
+            impl.function(**{name: kwargs[name] for name in impl.argnames if name in kwargs})
+        except Exception as exc:  # noqa: BLE001 - a watcher must not kill the run
+            if any(f["plugin"] == impl.plugin_name and f["hook"] == hook for f in failures):
+                continue
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            failures.append({"plugin": impl.plugin_name, "hook": hook, "error": error})
+            print(f"Warning: plugin {impl.plugin_name!r} failed in {hook} ({error}); training goes on "
+                  f"(further failures of this hook are not shown)", file=sys.stderr)
+            new = True
+    return new
 
 
 _HOST: PluginHost | None = None

@@ -43,7 +43,7 @@ def _finite(v: Any) -> float | None:
 
 
 def _save_samples(run_dir: Path, samples: torch.Tensor, kind: str) -> None:
-    from ganzoo.engine.atomic import write_bytes
+    from ganzoo.files import write_bytes
 
     if kind == "vector":
         import numpy as np

@@ -228,7 +228,7 @@ def _num(v: Any) -> str:
 
 
 def write_results(res: BenchResults, out: Path) -> tuple[Path, Path]:
-    from ganzoo.engine.atomic import write_text
+    from ganzoo.files import write_text
 
     jpath, cpath = Path(out) / "results.json", Path(out) / "results.csv"
     write_text(jpath, json.dumps(results_dict(res), indent=2, default=str) + "\n")

@@ -204,7 +204,7 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
     from ganzoo.bench.evaluation import GRID_FILE
     from ganzoo.bench.report import Figure, fmt_value, render_html, render_markdown
     from ganzoo.bench.suite import metric_info
-    from ganzoo.engine.atomic import write_bytes, write_text
+    from ganzoo.files import write_bytes, write_text
 
     figures: list[Figure] = []
     galleries: dict[str, list[tuple[str, str, bytes]]] = {}
@@ -305,7 +305,7 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
     from ganzoo.bench.progress import Progress, fmt_duration
     from ganzoo.bench.report import now_text
     from ganzoo.bench.worker import is_finished
-    from ganzoo.engine.atomic import write_text
+    from ganzoo.files import write_text
 
     t0 = time.perf_counter()
     stream = opts.stream or sys.stderr

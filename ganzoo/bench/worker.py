@@ -37,7 +37,7 @@ def read_record(run_dir: Path) -> dict[str, Any]:
 
 
 def write_record(run_dir: Path, record: dict[str, Any]) -> None:
-    from ganzoo.engine.atomic import write_text
+    from ganzoo.files import write_text
 
     write_text(Path(run_dir) / RECORD_FILE, json.dumps(record, indent=2, default=str) + "\n")
 

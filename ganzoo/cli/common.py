@@ -9,11 +9,13 @@ from typing import Any
 import click
 
 from ganzoo.errors import GanzooError
+from ganzoo.files import storage_error
 
 
 class GanzooGroup(click.Group):
     """A click group that turns :class:`GanzooError` into ``Error: <message>`` and its exit code,
-    without a traceback."""
+    without a traceback; so are storage errors (full disk, read-only or forbidden folder), with the
+    path and the cause."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -21,6 +23,12 @@ class GanzooGroup(click.Group):
         except GanzooError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except Exception as exc:
+            one_line = storage_error(exc)
+            if one_line is None:
+                raise
+            click.echo(f"Error: {one_line}", err=True)
+            ctx.exit(one_line.exit_code)
 
 
 def echo_json(data: Any) -> None:

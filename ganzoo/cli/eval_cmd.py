@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+MAX_BATCH_SIZE = 65_536  # as run.batch_size (ganzoo.config imports torch: not at CLI start-up)
+MAX_EVAL_SAMPLES = 1_000_000
+MAX_NEIGHBORHOOD = 1000
+
 
 @click.command("eval")
 @click.argument("target", metavar="RUN_DIR|MODEL.onnx", type=click.Path(path_type=Path))
@@ -41,24 +45,32 @@ def command(
     from ganzoo.cli.common import echo_json
     from ganzoo.engine.device import resolve_device
     from ganzoo.errors import ConfigError
+    from ganzoo.files import output_lock
     from ganzoo.metrics.evaluate import evaluate, parse_metrics
     from ganzoo.metrics.report import eval_json_path, format_table, write_eval_json
     from ganzoo.metrics.sources import load_target
 
     names = parse_metrics(metrics) if metrics is not None else None
-    if prc_neighborhood < 1:
-        raise ConfigError(f"--prc-neighborhood {prc_neighborhood}: expected a positive number")
+    if prc_neighborhood < 1 or prc_neighborhood > MAX_NEIGHBORHOOD:
+        raise ConfigError(f"--prc-neighborhood {prc_neighborhood}: expected 1 to {MAX_NEIGHBORHOOD}")
+    if num_samples is not None and not 2 <= num_samples <= MAX_EVAL_SAMPLES:
+        raise ConfigError(f"--num-samples {num_samples}: expected 2 to {MAX_EVAL_SAMPLES:,} samples")
+    if num_reference is not None and not 2 <= num_reference <= MAX_EVAL_SAMPLES:
+        raise ConfigError(f"--num-reference {num_reference}: expected 2 to {MAX_EVAL_SAMPLES:,} images")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ConfigError(f"--batch-size {batch_size}: expected 1 to {MAX_BATCH_SIZE:,}")
     dev = resolve_device(device)
-    source = load_target(target, use_ema=not no_ema, device=dev)
-    if names is None:
-        names = ["fid"] if source.info.kind == "image" else ["modes"]
-    report = evaluate(
-        source, names, num_samples=num_samples, reference=reference, feature_extractor=feature_extractor,
-        feature_weights=feature_weights, seed=seed, batch_size=batch_size, device=dev, data_root=data_root,
-        num_reference=num_reference, prc_neighborhood=prc_neighborhood, quiet=quiet or as_json,
-    )
     path = eval_json_path(target)
-    data = write_eval_json(path, report)
+    with output_lock(path, "eval"):  # eval.json goes into the run directory: one writer at a time
+        source = load_target(target, use_ema=not no_ema, device=dev)
+        if names is None:
+            names = ["fid"] if source.info.kind == "image" else ["modes"]
+        report = evaluate(
+            source, names, num_samples=num_samples, reference=reference, feature_extractor=feature_extractor,
+            feature_weights=feature_weights, seed=seed, batch_size=batch_size, device=dev, data_root=data_root,
+            num_reference=num_reference, prc_neighborhood=prc_neighborhood, quiet=quiet or as_json,
+        )
+        data = write_eval_json(path, report)
     if as_json:
         echo_json(data)
     else:

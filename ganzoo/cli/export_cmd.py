@@ -22,6 +22,9 @@ from ganzoo.export.settings import DEFAULT_OPSET, EXPORTERS, MAX_OPSET, MIN_OPSE
 def command(run_dir: Path, output: Path | None, opset: int, fp16: bool, no_ema: bool, exporter: str) -> None:
     """Export RUN_DIR's generator to ONNX, checked against PyTorch on onnxruntime's CPU provider."""
     from ganzoo.export import export_run
+    from ganzoo.export.pipeline import DEFAULT_FILE
+    from ganzoo.files import output_lock
 
-    report = export_run(run_dir, output, opset=opset, fp16=fp16, use_ema=not no_ema, exporter=exporter)
+    with output_lock(output or run_dir / DEFAULT_FILE, "export"):
+        report = export_run(run_dir, output, opset=opset, fp16=fp16, use_ema=not no_ema, exporter=exporter)
     click.echo(report.summary())

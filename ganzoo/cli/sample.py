@@ -22,10 +22,12 @@ MAX_SAMPLES = 10_000_000
               help="Class to sample, for a class-conditional generator (default: every class in turn).")
 def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, device: str, class_: int | None) -> None:
     """Write N samples of RUN_DIR's generator to a PNG or NPY file."""
+    import math
+
     import numpy as np
 
+    from ganzoo.files import atomic_path, check_free_space, output_lock, signals_raise
     from ganzoo.rundir import load_generator
-    from ganzoo.engine.atomic import atomic_path
     from ganzoo.engine.device import resolve_device
     from ganzoo.engine.samples import save_samples
 
@@ -36,12 +38,14 @@ def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, devi
         raise ConfigError(f"-o {str(output)!r}: the file must end in .png or .npy")
     if suffix == ".png" and num > 4096:
         raise ConfigError(f"-n {num}: a PNG holds at most 4096 samples; write .npy for more")
-    loaded = load_generator(run_dir, use_ema=not no_ema, device=resolve_device(device))
-    x = loaded.sample(num, seed=seed, labels=class_)
-    if suffix == ".npy":
-        with atomic_path(output) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, x.numpy())
-    else:
-        save_samples(output, x, loaded.info)
+    with output_lock(output, "sample"), signals_raise():
+        loaded = load_generator(run_dir, use_ema=not no_ema, device=resolve_device(device))
+        check_free_space(output.parent, num * 4 * math.prod(loaded.info.shape), f"-n {num} samples")
+        x = loaded.sample(num, seed=seed, labels=class_)
+        if suffix == ".npy":
+            with atomic_path(output) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, x.numpy())
+        else:
+            save_samples(output, x, loaded.info)
     click.echo(f"Wrote {num} samples of step {loaded.step}{' (EMA)' if loaded.used_ema else ''} to {output}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ganzoo.engine.atomic import atomic_path
+from ganzoo.files import atomic_path
 from ganzoo.errors import CheckpointError
 
 FORMAT = "ganzoo-checkpoint"

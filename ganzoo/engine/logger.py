@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from ganzoo.files import write_text
+
 
 class RunLogger:
     def __init__(self, run_dir: Path, *, tensorboard: bool, quiet: bool, total_steps: int, start_step: int, enabled: bool = True) -> None:
@@ -35,14 +37,15 @@ class RunLogger:
         if not self.enabled or not self.metrics_path.exists():
             return
         rows = []
-        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+        for line in self.metrics_path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:
                 continue
-            if int(row.get("step", 0)) <= step:
+            # Lines that are not metrics rows (a list, a number, a step that is no integer) are dropped.
+            if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
                 rows.append(line)
-        self.metrics_path.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+        write_text(self.metrics_path, "".join(r + "\n" for r in rows))
 
     def log(self, row: dict[str, Any]) -> None:
         if not self.enabled:

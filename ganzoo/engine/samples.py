@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ganzoo.engine.atomic import write_bytes
+from ganzoo.files import write_bytes
 from ganzoo.specs import DataInfo
 
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from ganzoo.engine.components import Assembly, pack_batch, sample_latent
 from ganzoo.engine.data import BatchSource
-from ganzoo.errors import InvalidComponentError
+from ganzoo.engine.checks import check_scalar
 from ganzoo.specs import Batch, BatchContext, DiscriminatorStep, GeneratorStep, StepContext
 
 
@@ -70,20 +70,14 @@ def judge(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.T
     return D(x) if labels is None else D(x, labels)
 
 
-def _checked(value: Any, component: Any, method: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor) or value.dim() != 0:
-        what = type(value).__name__ if not isinstance(value, torch.Tensor) else f"a tensor of shape {tuple(value.shape)}"
-        raise InvalidComponentError(f"{component.kind} {component.name!r}: {method}() must return a scalar tensor, got {what}")
-    return value
-
-
 class GanStep:
     """The update rule of one generator step; :class:`ganzoo.engine.trainer.Trainer` runs the loop."""
 
     def __init__(self, asm: Assembly, nets: Networks, batches: BatchSource, latents: LatentSampler, *,
                  n_critic: int, batch_size: int, total_steps: int, device: torch.device,
                  amp_dtype: torch.dtype | None, channels_last: bool, lr_d: float,
-                 betas: tuple[float, float]) -> None:
+                 betas: tuple[float, float], host: Any = None) -> None:
+        self.host = host
         self.asm, self.nets, self.batches, self.latents = asm, nets, batches, latents
         self.loss, self.mitigations = asm.loss, asm.mitigations
         self.pack = asm.batch.pack
@@ -137,17 +131,17 @@ class GanStep:
             rl, fl = judge(D, rp, rl_lab), judge(D, fp, fl_lab)
         ctx = DiscriminatorStep(self.step, self.total_steps, self.device, self.asm.info, D, rp, fp,
                                 rl.float(), fl.float(), rl_lab, fl_lab)
-        loss = _checked(self.loss.discriminator_loss(ctx.real_logits, ctx.fake_logits, ctx), self.loss, "discriminator_loss")
+        loss = check_scalar(self.loss.discriminator_loss(ctx.real_logits, ctx.fake_logits, ctx), self.host, self.loss, "discriminator_loss")
         extra = torch.zeros((), device=self.device)
         with self.fp32():
             ctx.real, ctx.fake = rp.float(), fp.float()
             pen = self.loss.penalty(ctx)
             if pen is not None:
-                extra = extra + _checked(pen, self.loss, "penalty")
+                extra = extra + check_scalar(pen, self.host, self.loss, "penalty")
             for m in self.mitigations:
                 r = m.discriminator_regularizer(ctx)
                 if r is not None:
-                    extra = extra + _checked(r, m, "discriminator_regularizer")
+                    extra = extra + check_scalar(r, self.host, m, "discriminator_regularizer")
         return loss + extra, extra
 
     def d_update(self, keep_fake: bool) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, Batch] | None]:
@@ -200,11 +194,11 @@ class GanStep:
                 if real is not None:
                     rp = self.prepare(real.x, self.batch_context("real", "generator", real.labels))
                     rl = judge(D_for_g, rp, self._d_labels(real.labels)).float()
-            loss = _checked(self.loss.generator_loss(rl, fl, gstep), self.loss, "generator_loss")
+            loss = check_scalar(self.loss.generator_loss(rl, fl, gstep), self.host, self.loss, "generator_loss")
             for m in self.mitigations:
                 r = m.generator_regularizer(gstep)
                 if r is not None:
-                    loss = loss + _checked(r, m, "generator_regularizer")
+                    loss = loss + check_scalar(r, self.host, m, "generator_regularizer")
             n.opt_g.zero_grad(set_to_none=True)
             n.scaler_g.scale(loss).backward()
             n.scaler_g.step(n.opt_g)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from ganzoo.config import RunConfig
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.distributed import sync as dist_sync
 from ganzoo.engine import rng
+from ganzoo.engine.divergence import DivergenceWatch
 from ganzoo.engine.components import Assembly, assemble, info_to_dict, sample_latent
 from ganzoo.engine.data import BatchSource
 from ganzoo.engine.device import autocast_dtype, resolve_device
@@ -31,6 +33,7 @@ from ganzoo.engine.samples import image_grid, save_samples
 from ganzoo.engine.step import GanStep, LatentSampler, Networks, generate
 from ganzoo.metrics.during_training import TrainingEvaluator
 from ganzoo.errors import ConfigError, TrainingDivergedError
+from ganzoo.plugins import call_observer
 from ganzoo.rundir import write_status
 from ganzoo.specs import generator_latent_dim
 from ganzoo.distributed.context import check_sync_batchnorm
@@ -161,7 +164,7 @@ class Trainer:
             self.asm, self.nets, self.batches, self.latents, n_critic=self.n_critic,
             batch_size=self.batch_size // world_size if world_size > 1 else self.batch_size,
             total_steps=self.steps, device=self.device, amp_dtype=self.amp_dtype, channels_last=self.channels_last,
-            lr_d=float(train["lr_d"]), betas=(float(betas[0]), float(betas[1])),
+            lr_d=float(train["lr_d"]), betas=(float(betas[0]), float(betas[1])), host=host,
         )
         self.gan_step.step = self.step
         g = torch.Generator().manual_seed(self.seed + 424242)
@@ -274,7 +277,7 @@ class Trainer:
         path = None
         if self.is_main:  # the state is identical on every rank (global data position, rank 0's RNGs)
             path = ckpt.save(self.run_dir, self.state_dict(), keep=int(self.cfg.train["keep_checkpoints"]))
-            self.host.hook.ganzoo_checkpoint_saved(run_dir=self.run_dir, step=self.step, path=path)
+            self._observe("ganzoo_checkpoint_saved", run_dir=self.run_dir, step=self.step, path=path)
         if self.world_size > 1:  # the checkpoint is complete before any rank goes on or exits
             dist_sync.barrier()
         return path
@@ -291,6 +294,40 @@ class Trainer:
         row["img_per_s"] = imgs / seconds if seconds > 0 else 0.0
         row["wall_time"] = self.wall_before + (time.perf_counter() - self._t_start)
         return row
+
+    def _status_extra(self) -> dict[str, Any]:
+        """What status.json says besides status and step: failing observer hooks, divergence warnings."""
+        extra: dict[str, Any] = {}
+        failures = getattr(self.host, "observer_failures", None)
+        if failures:
+            extra["plugin_failures"] = list(failures)
+        if self.divergence.warning:
+            extra["warnings"] = [self.divergence.warning]
+        return extra
+
+    def _observe(self, hook: str, **kwargs: Any) -> None:
+        """Call an observer hook; a plugin failing in it is reported once and recorded in status.json."""
+        if call_observer(self.host, hook, **kwargs) and hook != "ganzoo_train_end":
+            write_status(self.run_dir, "running", self.step, best_effort=True, **self._status_extra())
+
+    @torch.no_grad()
+    def _sample_magnitude(self) -> float:
+        G = self.G
+        was_training = G.training
+        G.eval()
+        try:
+            labels = self.fixed_labels[:16] if self.fixed_labels is not None else None
+            return float(generate(G, self.fixed_z[:16], labels).float().abs().max())
+        finally:
+            G.train(was_training)
+
+    def _watch(self, row: dict[str, Any]) -> None:
+        """At the logging interval: warn once (stderr, metrics log, status) when the run explodes without
+        NaN; stop at train.max_loss."""
+        warning = self.divergence.observe(row, self._sample_magnitude())
+        if warning and self.is_main:
+            print(f"Warning: {warning}", file=sys.stderr)
+            write_status(self.run_dir, "running", self.step, **self._status_extra())
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> str:
@@ -310,14 +347,15 @@ class Trainer:
         evaluator = None
         if eval_every and self.is_main:
             evaluator = TrainingEvaluator(self.cfg, self.run_dir, self.info, device=self.device)
+        self.divergence = DivergenceWatch(self.info.value_range, float(train.get("max_loss", 0.0)))
         self._t_start = time.perf_counter()
         t_int, imgs = time.perf_counter(), 0
         status = "completed"
         if self.is_main:
             write_status(self.run_dir, "running", self.step)
-        if self.is_main:  # plugins' hooks run on rank 0 only, like every other output
-            self.host.hook.ganzoo_train_start(run_dir=self.run_dir, config=self.cfg.to_dict(), step=self.step)
         try:
+            if self.is_main:  # plugins' hooks run on rank 0 only, like every other output
+                self._observe("ganzoo_train_start", run_dir=self.run_dir, config=self.cfg.to_dict(), step=self.step)
             with _StopRequest() as stop:
                 while self.step < self.steps:
                     self.train_step()
@@ -327,8 +365,9 @@ class Trainer:
                         row = self._metrics_row(imgs, time.perf_counter() - t_int)
                         t_int, imgs = time.perf_counter(), 0
                         logger.log(row)
+                        self._watch(row)
                         if self.is_main:
-                            self.host.hook.ganzoo_log(run_dir=self.run_dir, step=s, metrics=row)
+                            self._observe("ganzoo_log", run_dir=self.run_dir, step=s, metrics=row)
                         logger.progress(s, {"loss_d": f"{row['loss_d']:.3f}", "loss_g": f"{row['loss_g']:.3f}", "img/s": f"{row['img_per_s']:.0f}"})
                     elif not self.quiet and s % 10 == 0:
                         logger.progress(s)
@@ -349,26 +388,23 @@ class Trainer:
                 self.write_samples(logger)
                 if evaluator is not None and self.step % eval_every != 0:
                     evaluator.evaluate(self, logger)
-        except TrainingDivergedError as exc:
-            if self.is_main:
-                write_status(self.run_dir, "failed", self.step, error=str(exc))
-                self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status="failed")
-            logger.close()
-            raise
         except BaseException as exc:
-            if self.is_main:
-                write_status(self.run_dir, "failed", self.step, error=f"{type(exc).__name__}: {exc}")
-                with contextlib.suppress(Exception):  # the original error matters more than a hook's
-                    self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status="failed")
-            logger.close()
+            if self.is_main:  # best effort: on a full disk the original error matters more
+                error = str(exc) if isinstance(exc, TrainingDivergedError) else f"{type(exc).__name__}: {exc}"
+                write_status(self.run_dir, "failed", self.step, best_effort=True, error=error, **self._status_extra())
+                self._observe("ganzoo_train_end", run_dir=self.run_dir, step=self.step, status="failed")
+                if getattr(self.host, "observer_failures", None):
+                    write_status(self.run_dir, "failed", self.step, best_effort=True, error=error, **self._status_extra())
+            with contextlib.suppress(Exception):
+                logger.close()
             raise
         logger.close()
         if self.is_main:
-            write_status(self.run_dir, status, self.step, wall_time=self.wall_before + time.perf_counter() - self._t_start)
-            self.host.hook.ganzoo_train_end(run_dir=self.run_dir, step=self.step, status=status)
+            wall = self.wall_before + time.perf_counter() - self._t_start
+            write_status(self.run_dir, status, self.step, wall_time=wall, **self._status_extra())
+            if call_observer(self.host, "ganzoo_train_end", run_dir=self.run_dir, step=self.step, status=status):
+                write_status(self.run_dir, status, self.step, best_effort=True, wall_time=wall, **self._status_extra())
         if self.world_size > 1:  # samples and status are written before any rank returns
             dist_sync.barrier()
         self.stop_signal = stop.signum
         return status
-
-

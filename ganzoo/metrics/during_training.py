@@ -19,7 +19,7 @@ import torch
 from ganzoo.config import RunConfig
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine import rng
-from ganzoo.engine.atomic import atomic_path, write_text
+from ganzoo.files import atomic_path, write_text
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.builtin import FidelityMetric
 from ganzoo.metrics.catalogue import ENGINE_VALUES, catalogue, is_better, metric_for_value

@@ -22,6 +22,7 @@ import torch
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.metrics.extractors import CLASSIFIER, INCEPTION, register_extractors, resolve_inception_weights
 from ganzoo.metrics.reference import Reference
+from ganzoo.metrics.safe_weights import verified_weights
 from ganzoo.specs import DataInfo
 from ganzoo.metrics.extractors import inception_weights_cache_path
 from ganzoo.metrics.classifier import get_classifier
@@ -109,15 +110,16 @@ def resolve_extractor(
                          protocol={"classifier_accuracy": clf.accuracy, "classifier_path": clf.meta.get("path")})
     if name == INCEPTION:
         path = resolve_inception_weights(weights)
-        return Extractor(INCEPTION, INCEPTION, {"feature_extractor_weights_path": str(path)},
+        safe = verified_weights(path, "--feature-weights" if weights else "Inception weights")
+        return Extractor(INCEPTION, INCEPTION, {"feature_extractor_weights_path": str(safe)},
                          protocol={"weights": str(path)}, cache_tag=_weights_tag(path))
     kwargs: dict[str, Any] = {}
     if weights:
         p = Path(weights).expanduser()
         if not p.is_file():
             raise ConfigError(f"--feature-weights {str(weights)!r}: no such file")
-        kwargs["feature_extractor_weights_path"] = str(p)
-    return Extractor(name, name, kwargs, protocol={"weights": kwargs.get("feature_extractor_weights_path")},
+        kwargs["feature_extractor_weights_path"] = str(verified_weights(p))
+    return Extractor(name, name, kwargs, protocol={"weights": str(weights) if weights else None},
                      cache_tag=_weights_tag(Path(weights)) if weights else "")
 
 

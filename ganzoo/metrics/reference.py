@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from ganzoo.engine.atomic import write_text
+from ganzoo.files import write_text
 from ganzoo.errors import ConfigError, DataUnavailableError, GanzooError
 from ganzoo.metrics.sources import LazyDataset, UInt8Images
 from ganzoo.specs import DataInfo

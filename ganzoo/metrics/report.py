@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ganzoo.engine.atomic import write_text
+from ganzoo.files import write_text
 from ganzoo.metrics.evaluate import EvalReport
 
 __all__ = ["eval_json_path", "write_eval_json", "format_table", "format_value"]

@@ -5,16 +5,21 @@ The same command runs as ``python -m ganzoo.runtime generate`` where PyTorch is 
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
+from ganzoo.files import output_lock
 from ganzoo.runtime.errors import ConfigError
 from ganzoo.runtime.output import MAX_PNG_SAMPLES, SUFFIXES
 from ganzoo.runtime.providers import CHOICES
 from ganzoo.runtime.session import DEFAULT_BATCH_SIZE
 
 MAX_SAMPLES = 100_000_000
+MAX_BATCH_SIZE = 65_536
 
 
 def check_request(num: int, output: Path, batch_size: int) -> str:
@@ -26,9 +31,22 @@ def check_request(num: int, output: Path, batch_size: int) -> str:
         raise ConfigError(f"-o {str(output)!r}: the file must end in .png or .npy")
     if suffix == ".png" and num > MAX_PNG_SAMPLES:
         raise ConfigError(f"-n {num}: a PNG holds at most {MAX_PNG_SAMPLES} samples; write .npy for more")
-    if batch_size < 1:
-        raise ConfigError(f"--batch-size {batch_size}: expected a positive integer")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ConfigError(f"--batch-size {batch_size}: expected 1 to {MAX_BATCH_SIZE:,}")
     return suffix
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for large outputs (tqdm; silent when stderr is not a terminal)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="sample", desc="generate", file=sys.stderr, mininterval=0.5,
+               disable=total < 100_000 or not sys.stderr.isatty(), leave=False)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
 
 
 @click.command("generate")
@@ -57,7 +75,8 @@ def command(model: Path, num: int, output: Path, seed: int, provider: str, batch
         raise ConfigError(f"--class {class_}: expected a class in 0..{g.num_classes - 1}")
     batches = g.iter_batches(num, seed=seed, batch_size=batch_size, labels=class_)
     if suffix == ".npy":
-        shape = write_npy(output, batches, num)
+        with output_lock(output, "generate"), _progress(num) as bar:
+            shape = write_npy(output, batches, num, progress=bar)
     else:
         import numpy as np
 

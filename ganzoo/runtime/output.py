@@ -5,37 +5,46 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from ganzoo.engine.atomic import atomic_path  # stdlib only: no torch
+from ganzoo.files import atomic_path, check_free_space, signals_raise  # no torch
 from ganzoo.runtime.errors import ConfigError
 
 MAX_PNG_SAMPLES = 4096
 SUFFIXES = (".png", ".npy")
 
 
-def write_npy(path: Path, batches: Iterable[np.ndarray], n: int) -> tuple[int, ...]:
-    """Stream ``n`` samples from ``batches`` into ``path`` (memory-mapped, one batch in memory at a time).
+def write_npy(
+    path: Path, batches: Iterable[np.ndarray], n: int, progress: Callable[[int], None] | None = None,
+) -> tuple[int, ...]:
+    """Stream ``n`` samples from ``batches`` into ``path``, one batch in memory at a time.
 
+    The free space is checked first (the size is known after the first batch); the file is written
+    sequentially (no sparse preallocation) into a temporary file that is removed on any failure,
+    SIGTERM and SIGHUP included. ``progress(k)`` is called after each batch of ``k`` samples.
     Returns the array's shape."""
     it = iter(batches)
-    first = next(it)
+    first = np.asarray(next(it), dtype=np.float32)
     shape = (n, *first.shape[1:])
-    with atomic_path(path) as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-        try:
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": shape}
+    check_free_space(Path(path).parent, 4 * math.prod(shape) + 4096, f"{n:,} samples of shape {list(shape[1:])}")
+    with signals_raise(), atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.lib.format.write_array_header_1_0(fh, header)
             pos = 0
             for batch in _chain(first, it):
-                out[pos:pos + len(batch)] = batch
+                batch = np.ascontiguousarray(batch, dtype=np.float32)
+                if batch.shape[1:] != shape[1:] or pos + len(batch) > n:
+                    raise RuntimeError(f"batch of shape {batch.shape} does not fit {shape} at sample {pos}")
+                fh.write(batch.tobytes())
                 pos += len(batch)
-                out.flush()
+                if progress is not None:
+                    progress(len(batch))
             if pos != n:
                 raise RuntimeError(f"expected {n} samples, got {pos}")
-        finally:
-            del out
     return shape
 
 

@@ -66,7 +66,8 @@ def _strip_metadata(src, dst, *, dynamic_latent: bool = True) -> None:
     (["-n", "-5"], "-n -5: expected 1 to"),
     (["-n", "5000", "-o", "big.png"], "a PNG holds at most 4096 samples"),
     (["-n", "5", "-o", "out.txt"], "must end in .png or .npy"),
-    (["-n", "5", "--batch-size", "0"], "--batch-size 0: expected a positive integer"),
+    (["-n", "5", "--batch-size", "0"], "--batch-size 0: expected 1 to 65,536"),
+    (["-n", "5", "--batch-size", "1000000000"], "--batch-size 1000000000: expected 1 to 65,536"),
     (["-n", "5", "--latent-dim", "3"], "takes latent_dim=8 (from its ganzoo.latent_dim metadata)"),
 ])
 def test_generate_bad_arguments(ring8_onnx, tmp_path, args, expected):

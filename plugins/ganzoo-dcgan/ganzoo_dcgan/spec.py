@@ -27,8 +27,8 @@ class DCGAN(ArchitectureSpec):
     reference = "Radford, Metz & Chintala 2016, Unsupervised Representation Learning with DCGANs (arXiv:1511.06434)"
     latent_distribution = "normal"
     options = {
-        "latent_dim": Option(100, "size of the latent vector z", minimum=1),
-        "width": Option(64, "base width (ngf = ndf); layers use width x 1, 2, 4, 8", minimum=1),
+        "latent_dim": Option(100, "size of the latent vector z", minimum=1, maximum=4096),
+        "width": Option(64, "base width (ngf = ndf); layers use width x 1, 2, 4, 8", minimum=1, maximum=1024),
         "d_norm": Option(
             "auto",
             "discriminator norm on inner layers: auto (BatchNorm unless the loss or a mitigation needs "

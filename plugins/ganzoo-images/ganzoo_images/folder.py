@@ -55,7 +55,8 @@ class UnreadableImagesWarning(UserWarning):
 
 def list_folder(root: Path) -> tuple[list[Path], list[Path]]:
     """``(image files, other files)`` under ``root``, recursively, sorted by path; hidden entries are
-    skipped; symlinked folders are followed once."""
+    skipped; symlinked folders are followed once. Only regular files (or links to them) count as images: a
+    FIFO or device named ``x.png`` is listed among the others, never opened."""
     images: list[Path] = []
     others: list[Path] = []
     seen: set[str] = set()
@@ -70,6 +71,9 @@ def list_folder(root: Path) -> tuple[list[Path], list[Path]]:
             if name.startswith("."):
                 continue
             path = Path(dirpath) / name
+            if not path.is_file():  # FIFOs, sockets, devices, dangling links: reading one could block
+                others.append(path)
+                continue
             (images if path.suffix.lower() in IMAGE_EXTENSIONS else others).append(path)
     return sorted(images), sorted(others)
 

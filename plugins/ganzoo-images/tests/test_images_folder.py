@@ -164,3 +164,18 @@ def test_path_option_wins_over_data_root(tmp_path: Path, build_dataset) -> None:
     _write(tmp_path / "two" / "z.png", _png_bytes())
     data = build_dataset("image-folder", {"path": str(tmp_path / "two"), "resolution": 8}, tmp_path / "one")
     assert len(data) == 2
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs on this platform")
+def test_fifo_in_folder_is_skipped_not_opened(tmp_path: Path, build_dataset) -> None:
+    """A FIFO named like an image would block the reader forever; it is skipped like any non-image."""
+    import os
+
+    root = tmp_path / "imgs"
+    _save(root / "red.png", Image.new("RGB", (16, 16), (255, 0, 0)))
+    _save(root / "blue.png", Image.new("RGB", (16, 16), (0, 0, 255)))
+    os.mkfifo(root / "pipe.png")
+    data, warned = _build_with_warnings(build_dataset, {"path": str(root), "resolution": 16})
+    assert len(data) == 2
+    assert len(warned) == 1 and "pipe.png" in str(warned[0].message)

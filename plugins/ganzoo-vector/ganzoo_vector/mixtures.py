@@ -32,7 +32,8 @@ def sample_mixture(
 
 class _MixtureDataset(DatasetSpec):
     std: ClassVar[float]
-    options = {"size": Option(100_000, "number of points drawn once from the mixture", minimum=1)}
+    options = {"size": Option(100_000, "number of points drawn once from the mixture", minimum=1,
+                                 maximum=10_000_000)}
     recommended = {"run.batch_size": 256}
 
     def centres(self) -> list[tuple[float, float]]:

@@ -55,10 +55,10 @@ class MLP(ArchitectureSpec):
     summary = "multilayer perceptron generator and discriminator for vector data (e.g. 2D mixtures)"
     reference = "Goodfellow et al. 2014; 2D protocol of Metz et al. 2017 / VEEGAN"
     options = {
-        "latent_dim": Option(64, "size of the latent vector z", minimum=1),
-        "hidden": Option(128, "units per hidden layer", minimum=1),
-        "g_depth": Option(2, "hidden layers in the generator", minimum=1),
-        "d_depth": Option(2, "hidden layers in the discriminator", minimum=1),
+        "latent_dim": Option(64, "size of the latent vector z", minimum=1, maximum=4096),
+        "hidden": Option(128, "units per hidden layer", minimum=1, maximum=16_384),
+        "g_depth": Option(2, "hidden layers in the generator", minimum=1, maximum=64),
+        "d_depth": Option(2, "hidden layers in the discriminator", minimum=1, maximum=64),
         "activation": Option("relu", "hidden activation", choices=tuple(ACTIVATIONS)),
         "g_batch_norm": Option(False, "BatchNorm in the generator's hidden layers"),
         "init": Option("torch", "weight initialisation: PyTorch's nn.Linear default, or xavier (Glorot uniform, zero "
