@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +14,7 @@ from ganzoo.export.errors import ExportError
 from ganzoo.export.metadata import build_metadata, set_metadata
 from ganzoo.export.onnx_export import DEFAULT_OPSET, check_opset, to_fp16, to_onnx
 from ganzoo.export.prepare import num_classes_of, prepare_for_export
+from ganzoo.files import atomic_path
 from ganzoo.rundir import load_generator
 
 DEFAULT_FILE = "generator.onnx"
@@ -40,13 +38,6 @@ class ExportReport:
             f"Exported {self.path} ({self.size_bytes / 1e6:.2f} MB, opset {self.opset}, {self.precision}, "
             f"{self.exporter} exporter); onnxruntime vs PyTorch max abs diff {diffs}"
         )
-
-
-def _tmp_next_to(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 def export_generator(
@@ -77,19 +68,13 @@ def export_generator(
     props = dict(metadata or {})
     props.update({"ganzoo.precision": precision, "ganzoo.exporter": used})
     set_metadata(model, props)
-    tmp = _tmp_next_to(path)
-    try:
+    with atomic_path(path) as tmp:  # the umask's permissions, removed on any failure
         onnx.save(model, str(tmp))
         validate.check_graph(tmp, conditional=num_classes is not None)
         diffs = validate.check_parity(
             tmp, generator, latent_dim, num_classes=num_classes, latent_distribution=latent_distribution,
             precision=precision,
         )
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
     return ExportReport(path, path.stat().st_size, opset, precision, used, diffs, props)
 
 

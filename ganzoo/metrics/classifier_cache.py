@@ -17,13 +17,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ganzoo.files import write_with
 from ganzoo.metrics.classifier_model import ClassifierNet
 
 __all__ = [
@@ -86,17 +86,7 @@ def save_classifier(path: Path, net: ClassifierNet, meta: Mapping[str, Any]) -> 
         "meta": normalise_options(meta),
         "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
     }
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_with(path, lambda f: torch.save(payload, f))  # atomic, with the umask's permissions
 
 
 def load_classifier(
