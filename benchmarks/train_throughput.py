@@ -13,8 +13,11 @@ checkpoints inside the timed part). After warm-up the two are timed alternately 
 ganzoo, plain, ...) in one process; the report gives the median images/s of each and the ratio
 ganzoo / plain (target >= 0.95). Images/s counts real images seen by the discriminator.
 
-    python benchmarks/train_throughput.py [--resolution 32|64] [--steps 20] [--repeats 5]
+    python benchmarks/train_throughput.py [--protocol dcgan|2d] [--resolution 32|64] [--steps 20] [--repeats 5]
         [--device auto|cpu|cuda] [--precision fp32|bf16|fp16] [--threads N] [--json]
+
+``--protocol 2d`` times the 2D mixture protocol instead (the ``mlp`` architecture on ``ring8``, batch 512,
+the VEEGAN/PacGAN networks) with the same loop structure; "images" are then 2D points.
 
 ``--precision bf16`` on CUDA is the engine's fast path (bf16 autocast, channels_last, device data,
 no per-step host syncs); the plain loop then runs under the same autocast and memory format.
@@ -43,8 +46,17 @@ from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import get_host
 
-BATCH = 64
 DATA_SIZE = 1024  # images kept on the device (shapes is procedural: no download)
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    "dcgan": {"dataset": "shapes", "arch": "dcgan", "batch": 64, "arch_options": {"width": 64, "latent_dim": 100}},
+    "2d": {"dataset": "ring8", "arch": "mlp", "batch": 512, "arch_options": {}},
+}
+"""What each protocol trains: the dataset (on the device), the architecture (its options) and the batch."""
+BATCH = 64  # set from the protocol in main()
+
+
+def dataset_options(protocol: str, resolution: int) -> dict[str, Any]:
+    return {"resolution": resolution, "size": DATA_SIZE} if protocol == "dcgan" else {"size": 20_000}
 
 
 def _sync(device: torch.device) -> None:
@@ -52,12 +64,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def engine_config(resolution: int, device: str, precision: str, seed: int) -> dict[str, Any]:
+def engine_config(protocol: str, resolution: int, device: str, precision: str, seed: int) -> dict[str, Any]:
+    setup = PROTOCOLS[protocol]
     return {
-        "run": {"dataset": "shapes", "arch": "dcgan", "loss": "ns-gan", "batch_size": BATCH, "steps": 10**9,
-                "device": device, "precision": precision, "seed": seed},
-        "dataset": {"resolution": resolution, "size": DATA_SIZE},
-        "arch": {"width": 64, "latent_dim": 100},
+        "run": {"dataset": setup["dataset"], "arch": setup["arch"], "loss": "ns-gan", "batch_size": BATCH,
+                "steps": 10**9, "device": device, "precision": precision, "seed": seed},
+        "dataset": dataset_options(protocol, resolution),
+        "arch": dict(setup["arch_options"]),
         "train": {"lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "n_critic": 1, "ema": False,
                   "tensorboard": False, "sample_every": 0, "checkpoint_every": 0, "log_every": 10**9},
     }
@@ -68,9 +81,9 @@ class EngineRunner:
 
     name = "ganzoo"
 
-    def __init__(self, resolution: int, device: str, precision: str, seed: int, run_dir: Path) -> None:
+    def __init__(self, protocol: str, resolution: int, device: str, precision: str, seed: int, run_dir: Path) -> None:
         host = get_host()
-        cfg = resolve(engine_config(resolution, device, precision, seed), host)
+        cfg = resolve(engine_config(protocol, resolution, device, precision, seed), host)
         self.trainer = Trainer(cfg, run_dir, host)
         self.device = self.trainer.device
         self.real = self.trainer.batches.x  # the device-resident data, shared with the plain loop
@@ -91,11 +104,12 @@ class PlainRunner:
 
     name = "plain"
 
-    def __init__(self, resolution: int, device: torch.device, precision: str, seed: int, real: torch.Tensor,
-                 channels_last: bool) -> None:
+    def __init__(self, protocol: str, resolution: int, device: torch.device, precision: str, seed: int,
+                 real: torch.Tensor, channels_last: bool) -> None:
         host = get_host()
-        arch = host.architectures.get("dcgan").with_options({"width": 64, "latent_dim": 100})
-        info = host.datasets.get("shapes").with_options({"resolution": resolution, "size": 16}).build(
+        setup = PROTOCOLS[protocol]
+        arch = host.architectures.get(setup["arch"]).with_options(setup["arch_options"])
+        info = host.datasets.get(setup["dataset"]).with_options(dataset_options(protocol, resolution)).build(
             data_root=None, seed=seed).info
         torch.manual_seed(seed)
         mf = torch.channels_last if channels_last else torch.contiguous_format
@@ -166,6 +180,8 @@ class PlainRunner:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--protocol", choices=tuple(PROTOCOLS), default="dcgan",
+                   help="dcgan (shapes images) or 2d (mlp on ring8, batch 512)")
     p.add_argument("--resolution", type=int, choices=(32, 64), default=32)
     p.add_argument("--steps", type=int, default=20, help="timed steps per run (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps of each before timing (default 3)")
@@ -184,14 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     except GanzooError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
+    global BATCH
+    BATCH = int(PROTOCOLS[args.protocol]["batch"])
     if args.threads:
         torch.set_num_threads(args.threads)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as pytorch/examples does; applies to both sides
 
     with tempfile.TemporaryDirectory(prefix="ganzoo-throughput-") as tmp:
-        engine = EngineRunner(args.resolution, args.device, args.precision, args.seed, Path(tmp) / "run")
-        plain = PlainRunner(args.resolution, device, args.precision, args.seed, engine.real,
+        engine = EngineRunner(args.protocol, args.resolution, args.device, args.precision, args.seed, Path(tmp) / "run")
+        plain = PlainRunner(args.protocol, args.resolution, device, args.precision, args.seed, engine.real,
                             channels_last=engine.trainer.channels_last)
         runners = [engine, plain]
         for r in runners:
@@ -214,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "device": str(device) if device.type == "cpu" else f"{device} ({torch.cuda.get_device_name(device)})",
         "precision": args.precision,
-        "resolution": args.resolution,
+        "protocol": args.protocol,
+        "resolution": args.resolution if args.protocol == "dcgan" else None,
         "batch_size": BATCH,
         "steps": args.steps,
         "repeats": args.repeats,
@@ -231,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"device {result['device']}, {args.precision}, {args.resolution}px, batch {BATCH}, "
+        what = f"{args.resolution}px" if args.protocol == "dcgan" else "2D mlp/ring8"
+        print(f"device {result['device']}, {args.precision}, {what}, batch {BATCH}, "
               f"{args.steps} steps x {args.repeats} repeats (torch {torch.__version__}, {result['threads']} threads)")
         print("| loop   | median img/s | runs (img/s) |")
         print("|--------|-------------:|--------------|")
