@@ -18,19 +18,34 @@ class RunLogger:
         self.run_dir = Path(run_dir)
         self.enabled = enabled
         self.metrics_path = self.run_dir / "metrics.jsonl"
-        self._tb = None
-        if enabled and tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"), purge_step=start_step or None)
-            except Exception as exc:  # tensorboard missing or broken: logging must not stop training
-                print(f"Warning: TensorBoard logging disabled ({exc})", file=sys.stderr)
+        self.start_step = start_step
+        self._tb: Any = None
+        self._tb_wanted = enabled and tensorboard
         self._bar = None
         if enabled and not quiet:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True, file=sys.stderr, desc="train", mininterval=0.5)
+
+    def _writer(self, step: int) -> Any:
+        """The TensorBoard writer for an event at ``step``, opened on first use (a resume that trains
+        nothing adds no event file); None for steps the checkpoint we resumed from already logged.
+
+        On resume the writer purges what was logged after the checkpoint (``purge_step`` = its step + 1),
+        like :meth:`truncate_after` does for ``metrics.jsonl``: every step appears once."""
+        if not self._tb_wanted or (self.start_step and step <= self.start_step):
+            return None
+        if self._tb is None:
+            self._tb_wanted = False  # one attempt
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"),
+                                         purge_step=self.start_step + 1 if self.start_step else None)
+                self._tb_wanted = True
+            except Exception as exc:  # tensorboard missing or broken: logging must not stop training
+                print(f"Warning: TensorBoard logging disabled ({exc})", file=sys.stderr)
+        return self._tb
 
     def truncate_after(self, step: int) -> None:
         """On resume, drop rows logged after the checkpoint we resume from."""
@@ -54,15 +69,17 @@ class RunLogger:
             fh.write(json.dumps(row) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        if self._tb is not None:
+        tb = self._writer(row["step"])
+        if tb is not None:
             for k, v in row.items():
                 if k != "step" and isinstance(v, (int, float)):
-                    self._tb.add_scalar(k.replace(".", "/"), v, row["step"])
-            self._tb.flush()
+                    tb.add_scalar(k.replace(".", "/"), v, row["step"])
+            tb.flush()
 
     def image(self, tag: str, grid: torch.Tensor, step: int) -> None:
-        if self._tb is not None:
-            self._tb.add_image(tag, grid, step)
+        tb = self._writer(step)
+        if tb is not None:
+            tb.add_image(tag, grid, step)
 
     def progress(self, step: int, postfix: dict[str, Any] | None = None) -> None:
         if self._bar is not None:
