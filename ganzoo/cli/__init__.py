@@ -25,7 +25,7 @@ COMMAND_MODULES = (
 )
 
 
-@click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "show_default": True})
 @click.version_option(__version__, "--version", prog_name="ganzoo", message="%(prog)s %(version)s")
 def cli() -> None:
     """ganzoo: train, compare, evaluate and export GAN variants, with plugins."""

@@ -34,7 +34,14 @@ def command() -> None:
     try:
         import onnxruntime as ort
 
-        _line(True, "onnxruntime", f"{ort.__version__}; providers: {', '.join(ort.get_available_providers())}")
+        from ganzoo.runtime.providers import CPU, cuda_device_count
+
+        offered = list(ort.get_available_providers())
+        gpu = [p for p in offered if p != CPU]
+        usable = offered if cuda_device_count() > 0 else [p for p in offered if p not in gpu]
+        _line(True, "onnxruntime", f"{ort.__version__}; usable providers: {', '.join(usable) or 'none'}")
+        if gpu and usable != offered:
+            _line(None, "onnxruntime GPU providers", f"{', '.join(gpu)} available in onnxruntime, no CUDA device")
     except Exception as exc:  # noqa: BLE001
         _line(False, "onnxruntime", f"cannot import ({exc})")
     try:

@@ -52,6 +52,8 @@ def command(kind: str | None, as_json: bool) -> None:
         width = max((len(str(i["name"])) for i in items), default=0)
         for i in items:
             click.echo(f"  {str(i['name']).ljust(width)}  {i['summary']}  [{i['plugin']}]")
+            if i["reference"]:
+                click.echo(f"  {''.ljust(width)}  paper: {i['reference']}")
     failed = host.failed()
     if failed:
         click.echo(f"{len(failed)} plugin(s) failed to load; see `ganzoo plugins`.", err=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ganzoo.cli.run_outcome import finish
+from ganzoo.errors import ConfigError
 
 RUN_FLAGS = {
     "dataset": "run.dataset",
@@ -21,12 +22,15 @@ RUN_FLAGS = {
     "data_root": "run.data_root",
 }
 
+REQUIRED = ("dataset", "arch", "loss")
+"""What a run cannot do without: from the flags or the --config file (no silent default dataset)."""
+
 
 @click.command("train")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML run configuration.")
-@click.option("--dataset", help="Dataset plugin name (see `ganzoo list datasets`).")
-@click.option("--arch", help="Architecture plugin name.")
-@click.option("--loss", help="Loss plugin name.")
+@click.option("--dataset", help="Dataset plugin name (see `ganzoo list datasets`); required unless --config sets it.")
+@click.option("--arch", help="Architecture plugin name; required unless --config sets it.")
+@click.option("--loss", help="Loss plugin name; required unless --config sets it.")
 @click.option("--mitigation", "mitigations", multiple=True, help="Mitigation plugin name; repeat to combine.")
 @click.option("--steps", type=int, help="Total generator steps.")
 @click.option("--batch-size", type=int, help="Batch size.")
@@ -47,6 +51,11 @@ def command(config_file: Path | None, mitigations: tuple[str, ...], sets: tuple[
     if mitigations:
         values["run.mitigations"] = list(mitigations)
     user = build_user_config(config_file, values, sets)
+    run = user.get("run") if isinstance(user.get("run"), dict) else {}
+    missing = [f"--{key}" for key in REQUIRED if not run.get(key)]
+    if missing:
+        raise ConfigError(f"missing {', '.join(missing)} (or a --config file that sets run.{'/'.join(REQUIRED)}); "
+                          f"see `ganzoo list` for the names")
     if nproc > 1:
         from ganzoo.distributed.launch import launch_torchrun
 

@@ -63,6 +63,9 @@ def resume_run(
         resolved = config_mod.resolve(user, host)
         trainer = Trainer(resolved, run_dir, host, quiet=quiet, resume=True, rank=rank, world_size=world_size,
                           wrap_models=wrap_models)
+        if steps is not None and trainer.step > steps:  # leave config.toml and the run as they are
+            print(f"run is at step {trainer.step}, beyond --steps {steps}; nothing to do", file=sys.stderr)
+            return RunResult(run_dir, trainer.step, "completed")
         if trainer.step >= resolved.run["steps"] and steps is None:
             print(f"run {run_dir} is already complete at step {trainer.step}; pass --steps N to extend it", file=sys.stderr)
         if rank == 0 and rewrite:

@@ -29,7 +29,8 @@ from ganzoo.runtime.output import write_npy
 from tests.engine.conftest import ring8_user
 from tests.toolkit.scratch_plugin import ScratchLoss
 
-RING8_FLAGS = ["--dataset", "ring8", "--batch-size", "16", "--device", "cpu", "--set", "arch.hidden=16",
+RING8_FLAGS = ["--dataset", "ring8", "--arch", "mlp", "--loss", "ns-gan", "--batch-size", "16", "--device", "cpu",
+               "--set", "arch.hidden=16",
                "--set", "arch.latent_dim=8", "--set", "dataset.size=200", "--set", "train.tensorboard=false",
                "--set", "train.sample_every=0", "--set", "train.log_every=2", "--quiet"]
 

@@ -136,7 +136,7 @@ def test_duplicate_from_installed_plugin_names_both(tmp_path):
 
 
 def test_unknown_component_on_cli_suggests(tmp_path):
-    result = run_ganzoo("train", "--loss", "hnge", "--out", str(tmp_path / "r"), "--quiet")
+    result = run_ganzoo("train", "--dataset", "ring8", "--arch", "mlp", "--loss", "hnge", "--out", str(tmp_path / "r"), "--quiet")
     assert result.returncode == 2
     assert "unknown loss 'hnge'" in result.stderr and "ganzoo plugins" in result.stderr
     assert "Traceback" not in result.stderr
