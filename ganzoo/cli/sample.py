@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ganzoo.errors import ConfigError
+from ganzoo.runtime.output import MAX_SCALE, MIN_GRID_WIDTH
 
 MAX_SAMPLES = 10_000_000
 
@@ -20,7 +21,10 @@ MAX_SAMPLES = 10_000_000
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--class", "class_", type=int, default=None,
               help="Class to sample, for a class-conditional generator (default: every class in turn).")
-def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, device: str, class_: int | None) -> None:
+@click.option("--scale", type=click.IntRange(1, MAX_SCALE), default=None,
+              help=f"Enlarge a PNG image grid N times, nearest neighbour [default: enough for {MIN_GRID_WIDTH} px].")
+def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, device: str, class_: int | None,
+            scale: int | None) -> None:
     """Write N samples of RUN_DIR's generator to a PNG or NPY file."""
     import math
 
@@ -47,5 +51,5 @@ def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, devi
                 with open(tmp, "wb") as fh:
                     np.save(fh, x.numpy())
         else:
-            save_samples(output, x, loaded.info)
+            save_samples(output, x, loaded.info, scale=scale)
     click.echo(f"Wrote {num} samples of step {loaded.step}{' (EMA)' if loaded.used_ema else ''} to {output}")

@@ -52,24 +52,29 @@ def scatter_png(fake: torch.Tensor, real: torch.Tensor | None, info: DataInfo, t
     return buf.getvalue()
 
 
-def grid_png(x: torch.Tensor, nrow: int | None = None) -> bytes:
+def grid_png(x: torch.Tensor, nrow: int | None = None, scale: int | None = None) -> bytes:
+    """A PNG image grid, enlarged ``scale`` times (default: to at least 512 px wide; nearest neighbour)."""
     from PIL import Image
 
+    from ganzoo.runtime.output import upscale
+
     grid = image_grid(x, nrow)
-    arr = (grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
+    arr = upscale(grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy(), scale)
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")
     return buf.getvalue()
 
 
-def samples_png(fake: torch.Tensor, info: DataInfo, real: torch.Tensor | None = None, title: str = "") -> bytes:
+def samples_png(fake: torch.Tensor, info: DataInfo, real: torch.Tensor | None = None, title: str = "",
+                scale: int | None = None) -> bytes:
     if info.kind == "image":
-        return grid_png(fake)
+        return grid_png(fake, scale=scale)
     if info.dim == 2:
         return scatter_png(fake, real, info, title)
     raise ValueError(f"cannot draw samples of shape {info.shape}")
 
 
-def save_samples(path: Path, fake: torch.Tensor, info: DataInfo, real: torch.Tensor | None = None, title: str = "") -> Path:
-    write_bytes(path, samples_png(fake, info, real, title))
+def save_samples(path: Path, fake: torch.Tensor, info: DataInfo, real: torch.Tensor | None = None, title: str = "",
+                 scale: int | None = None) -> Path:
+    write_bytes(path, samples_png(fake, info, real, title, scale))
     return path

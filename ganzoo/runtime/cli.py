@@ -14,7 +14,7 @@ import click
 
 from ganzoo.files import output_lock
 from ganzoo.runtime.errors import ConfigError
-from ganzoo.runtime.output import MAX_PNG_SAMPLES, SUFFIXES
+from ganzoo.runtime.output import MAX_PNG_SAMPLES, MAX_SCALE, MIN_GRID_WIDTH, SUFFIXES
 from ganzoo.runtime.providers import CHOICES
 from ganzoo.runtime.session import DEFAULT_BATCH_SIZE
 
@@ -61,8 +61,10 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
 @click.option("--latent-dim", type=int, default=None, help="Latent size, only for ONNX files without ganzoo metadata.")
 @click.option("--class", "class_", type=int, default=None,
               help="Class to sample, for a class-conditional generator (default: random classes).")
+@click.option("--scale", type=click.IntRange(1, MAX_SCALE), default=None,
+              help=f"Enlarge a PNG image grid N times, nearest neighbour [default: enough for {MIN_GRID_WIDTH} px].")
 def command(model: Path, num: int, output: Path, seed: int, provider: str, batch_size: int, latent_dim: int | None,
-            class_: int | None) -> None:
+            class_: int | None, scale: int | None) -> None:
     """Write N samples of an exported generator MODEL.onnx to FILE.npy or FILE.png, without PyTorch."""
     from ganzoo.runtime.output import write_npy, write_png
     from ganzoo.runtime.session import load
@@ -81,7 +83,7 @@ def command(model: Path, num: int, output: Path, seed: int, provider: str, batch
         import numpy as np
 
         x = np.concatenate(list(batches), axis=0)
-        write_png(output, x, g.value_range, g.info.mode_centres)
+        write_png(output, x, g.value_range, g.info.mode_centres, scale)
         shape = x.shape
     of_class = f" of class {class_}" if class_ is not None else ""
     click.echo(f"Wrote {num} samples{of_class} {list(shape[1:])} to {output} ({g.providers[0]})")

@@ -15,6 +15,9 @@ from ganzoo.runtime.errors import ConfigError
 
 MAX_PNG_SAMPLES = 4096
 SUFFIXES = (".png", ".npy")
+MIN_GRID_WIDTH = 512
+"""Image grids narrower than this are enlarged by default (an integer, nearest-neighbour factor)."""
+MAX_SCALE = 16
 
 
 def write_npy(
@@ -85,6 +88,20 @@ def image_grid(x: np.ndarray, padding: int = 2) -> np.ndarray:
     return grid[0] if c == 1 else grid.transpose(1, 2, 0)
 
 
+def default_scale(width: int) -> int:
+    """The smallest integer factor that makes a grid ``width`` pixels wide at least :data:`MIN_GRID_WIDTH`
+    (16 px images: 64 samples give a 146 px grid, shown at 4x)."""
+    return max(1, min(MAX_SCALE, math.ceil(MIN_GRID_WIDTH / max(1, width))))
+
+
+def upscale(pixels: np.ndarray, scale: int | None = None) -> np.ndarray:
+    """``pixels`` ``[H, W(, 3)]`` enlarged ``scale`` times, nearest neighbour (None: :func:`default_scale`)."""
+    k = default_scale(pixels.shape[1]) if scale is None else int(scale)
+    if not 1 <= k <= MAX_SCALE:
+        raise ConfigError(f"--scale {k}: expected 1 to {MAX_SCALE}")
+    return pixels if k == 1 else pixels.repeat(k, axis=0).repeat(k, axis=1)
+
+
 def scatter_png(x: np.ndarray, value_range: tuple[float, float] | None, centres: object = None) -> bytes:
     """A PNG scatter plot of 2D points (needs matplotlib)."""
     try:
@@ -115,16 +132,19 @@ def scatter_png(x: np.ndarray, value_range: tuple[float, float] | None, centres:
     return buf.getvalue()
 
 
-def png_bytes(x: np.ndarray, value_range: tuple[float, float] | None = None, centres: object = None) -> bytes:
-    """A PNG of samples: a grid for images ``[N, C, H, W]``, a scatter plot for 2D vectors ``[N, 2]``."""
+def png_bytes(x: np.ndarray, value_range: tuple[float, float] | None = None, centres: object = None,
+              scale: int | None = None) -> bytes:
+    """A PNG of samples: a grid for images ``[N, C, H, W]`` (enlarged ``scale`` times, see :func:`upscale`),
+    a scatter plot for 2D vectors ``[N, 2]``."""
     if x.ndim == 4:
-        return encode_png(image_grid(x))
+        return encode_png(upscale(image_grid(x), scale))
     if x.ndim == 2 and x.shape[1] == 2:
         return scatter_png(x, value_range, centres)
     raise ConfigError(f"-o .png: samples of shape {tuple(x.shape[1:])} cannot be drawn (images or 2D points only); write .npy")
 
 
-def write_png(path: Path, x: np.ndarray, value_range: tuple[float, float] | None = None, centres: object = None) -> None:
-    data = png_bytes(x, value_range, centres)
+def write_png(path: Path, x: np.ndarray, value_range: tuple[float, float] | None = None, centres: object = None,
+              scale: int | None = None) -> None:
+    data = png_bytes(x, value_range, centres, scale)
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

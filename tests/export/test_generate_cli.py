@@ -45,12 +45,15 @@ def test_generate_images_png(tmp_path):
     g, info = build_generator("dcgan", (1, 28, 28), arch_opts={"width": 8, "latent_dim": 16})
     export_generator(g, info, tmp_path / "g.onnx", architecture="dcgan", exporter="torchscript",
                      metadata={"ganzoo.latent_dim": "16", "ganzoo.sample_shape": "[1, 28, 28]"})
-    result = _run("generate", tmp_path / "g.onnx", "-n", 10, "-o", tmp_path / "grid.png")
+    result = _run("generate", tmp_path / "g.onnx", "-n", 10, "-o", tmp_path / "grid.png", "--scale", 1)
     assert result.exit_code == 0, result.output
     from PIL import Image
 
     img = Image.open(tmp_path / "grid.png")
     assert img.mode == "L" and img.size == (2 + 4 * 30, 2 + 3 * 30)  # 4 columns, 3 rows, 2 px padding
+    result = _run("generate", tmp_path / "g.onnx", "-n", 10, "-o", tmp_path / "big.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "big.png").size == (5 * 122, 5 * 92)  # by default at least 512 px wide
 
 
 def _strip_metadata(src, dst, *, dynamic_latent: bool = True) -> None:
