@@ -187,14 +187,19 @@ def test_site_builds_strict_and_offline(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "WARNING" not in done.stderr, done.stderr
-    pages = {p.relative_to(site).as_posix() for p in site.rglob("index.html")}
-    for page in ("plugins/index.html", "concepts/index.html", "quickstart/index.html", "benchmarks/index.html",
-                 "reference/cli/index.html", "reference/losses/index.html", "hooks/ganzoo_log/index.html"):
+    # use_directory_urls: false -> page.html files that link to each other by file name, so the built
+    # site browses from file:// (a link to "quickstart/" would open a folder listing there).
+    pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+    for page in ("index.html", "plugins.html", "concepts.html", "quickstart.html", "benchmarks.html",
+                 "reference/cli.html", "reference/losses.html", "hooks/index.html", "hooks/ganzoo_log.html"):
         assert page in pages
-    text = html.unescape(re.sub(r"<[^>]+>", "", (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")))
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="quickstart.html"' in home and 'href="quickstart/"' not in home
+    assert home.index("Install and first steps") < home.index("What ganzoo is")
+    text = html.unescape(re.sub(r"<[^>]+>", "", (site / "reference" / "cli.html").read_text(encoding="utf-8")))
     for command in COMMANDS:
         for line in gen.cli_help(command).splitlines():
             assert line.strip() in text, f"CLI reference page lacks {line!r} of `ganzoo {command} --help`"
-    losses = (site / "reference" / "losses" / "index.html").read_text(encoding="utf-8")
+    losses = (site / "reference" / "losses.html").read_text(encoding="utf-8")
     assert 'id="wgan-gp"' in losses
     assert "fonts.googleapis.com" not in (site / "index.html").read_text(encoding="utf-8")
