@@ -42,9 +42,11 @@ def build_features(channels: int, resolution: int, width: int, norm: str) -> tup
     return nn.Sequential(*layers), widths[-1] * layout.start * layout.start
 
 
-def build_discriminator(channels: int, resolution: int, width: int = 64, norm: str = "batch") -> Discriminator:
-    """A :class:`ganzoo.specs.Discriminator` with DCGAN features and the default linear head."""
+def build_discriminator(channels: int, resolution: int, width: int = 64, norm: str = "batch",
+                        num_classes: int | None = None) -> Discriminator:
+    """A :class:`ganzoo.specs.Discriminator` with DCGAN features and the default linear head; with
+    ``num_classes`` a projection discriminator (the class embedding keeps ganzoo's initialisation)."""
     features, feature_dim = build_features(channels, resolution, width, norm)
-    disc = Discriminator(features, feature_dim)
+    disc = Discriminator(features, feature_dim, num_classes=num_classes)
     init_weights(disc)
     return disc

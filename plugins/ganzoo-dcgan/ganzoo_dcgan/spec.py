@@ -13,14 +13,15 @@ from ganzoo import ArchitectureSpec, DataInfo, Option
 from ganzoo.errors import IncompatibleError
 from ganzoo.specs import Discriminator
 from ganzoo_dcgan.discriminator import build_discriminator
-from ganzoo_dcgan.generator import DCGANGenerator
+from ganzoo_dcgan.generator import ConditionalDCGANGenerator, DCGANGenerator
 from ganzoo_dcgan.layout import LAYOUTS
 
 RESOLUTIONS = tuple(sorted(LAYOUTS))
 
 
 class DCGAN(ArchitectureSpec):
-    """DCGAN generator and discriminator for square images of 16, 28, 32 or 64 pixels."""
+    """DCGAN generator and discriminator for square images of 16, 28, 32 or 64 pixels; with
+    ``conditional`` a class-conditional generator (conditional BatchNorm) and a projection discriminator."""
 
     name = "dcgan"
     summary = "DCGAN: transposed-conv generator (BatchNorm, ReLU, tanh) and strided-conv discriminator (LeakyReLU 0.2)"
@@ -34,6 +35,11 @@ class DCGAN(ArchitectureSpec):
             "discriminator norm on inner layers: auto (BatchNorm unless the loss or a mitigation needs "
             "per-sample gradients, then none), batch, layer (over C, H, W) or none",
             choices=("auto", "batch", "layer", "none"),
+        ),
+        "conditional": Option(
+            False,
+            "class-conditional on labelled data: conditional BatchNorm in G (per-class gains and biases) and a "
+            "projection discriminator (Miyato & Koyama 2018); false keeps the unconditional DCGAN",
         ),
     }
     opts: Mapping[str, Any] = MappingProxyType({k: o.default for k, o in options.items()})
@@ -50,6 +56,9 @@ class DCGAN(ArchitectureSpec):
             return f"dcgan handles square images of {sizes} pixels, not {h}x{w} (dataset {info.name!r})"
         if c < 1:
             return f"dcgan needs at least one channel, got shape {tuple(info.shape)}"
+        if self.opts["conditional"] and not info.num_classes:
+            return (f"dcgan with arch.conditional=true needs labelled images; dataset {info.name!r} has no labels "
+                    f"(set arch.conditional=false)")
         return None
 
     def _check(self, info: DataInfo) -> None:
@@ -73,9 +82,13 @@ class DCGAN(ArchitectureSpec):
 
     def build_generator(self, info: DataInfo) -> nn.Module:
         self._check(info)
-        return DCGANGenerator(self.opts["latent_dim"], info.shape[0], info.shape[-1], self.opts["width"])
+        o = self.opts
+        if o["conditional"]:
+            return ConditionalDCGANGenerator(o["latent_dim"], info.shape[0], info.shape[-1], o["width"], int(info.num_classes or 0))
+        return DCGANGenerator(o["latent_dim"], info.shape[0], info.shape[-1], o["width"])
 
     def build_discriminator(self, info: DataInfo, *, batch_norm: bool) -> Discriminator:
         self._check(info)
         norm = self.discriminator_norm(batch_norm)
-        return build_discriminator(info.shape[0], info.shape[-1], self.opts["width"], norm)
+        num_classes = info.num_classes if self.opts["conditional"] else None
+        return build_discriminator(info.shape[0], info.shape[-1], self.opts["width"], norm, num_classes)

@@ -34,7 +34,7 @@ def test_registered_with_defaults() -> None:
     assert entry.plugin == "ganzoo-dcgan"
     spec = entry.spec
     assert isinstance(spec, ArchitectureSpec)
-    assert spec.defaults() == {"latent_dim": 100, "width": 64, "d_norm": "auto"}
+    assert spec.defaults() == {"latent_dim": 100, "width": 64, "d_norm": "auto", "conditional": False}
     assert spec.latent_distribution == "normal"
     assert "Radford" in spec.reference
 

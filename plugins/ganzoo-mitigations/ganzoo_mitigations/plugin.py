@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ganzoo import hookimpl
+from ganzoo_mitigations.acgan import ACGAN
 from ganzoo_mitigations.minibatch_discrimination import MinibatchDiscriminationSpec
 from ganzoo_mitigations.minibatch_stddev import MinibatchStdDevSpec
 from ganzoo_mitigations.mode_seeking import ModeSeeking
@@ -19,3 +20,4 @@ from ganzoo_mitigations.unrolled import Unrolled
 def ganzoo_register_mitigations(register: Callable[[Any], None]) -> None:
     for spec in (SpectralNorm(), MinibatchDiscriminationSpec(), MinibatchStdDevSpec(), PacGAN(), Unrolled(), R1(), ModeSeeking()):
         register(spec)
+    register(ACGAN())
