@@ -9,6 +9,7 @@ from ganzoo import hookimpl
 from ganzoo_losses.hinge import Hinge
 from ganzoo_losses.lsgan import LeastSquares
 from ganzoo_losses.nsgan import NonSaturating
+from ganzoo_losses.relativistic import RaGAN, RaHinge, RaLSGAN, RpGAN
 from ganzoo_losses.wgan import WGAN, WGANGP
 
 
@@ -19,3 +20,7 @@ def ganzoo_register_losses(register: Callable[[Any], None]) -> None:
     register(WGANGP())
     register(Hinge())
     register(LeastSquares())
+    register(RaGAN())
+    register(RaHinge())
+    register(RaLSGAN())
+    register(RpGAN())
