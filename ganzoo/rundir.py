@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import platform
+import re
+import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,8 +77,71 @@ def default_run_dir(cfg: RunConfig, root: Path = Path("runs")) -> Path:
     return root / f"{'-'.join(parts)}-{stamp}"
 
 
-def write_run_config(run_dir: Path, cfg: RunConfig) -> None:
-    write_text(Path(run_dir) / CONFIG_FILE, "# ganzoo run configuration\n" + cfg.to_toml())
+CONFIG_HEADER = "# ganzoo run configuration"
+PROVENANCE_RE = re.compile(r"^# (train|resume): |^#   ")
+"""Provenance lines at the top of config.toml: TOML comments, so resume's edited-config check and
+``train --config`` never read them."""
+
+
+def _git_commit(cwd: Path) -> str | None:
+    """The commit checked out in ``cwd``'s git repository (``+dirty`` with local changes); None outside one."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=5)
+        return head.stdout.strip() + ("+dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that is running, as a shell would take it (``ganzoo ...`` for the CLI)."""
+    argv = list(sys.argv if argv is None else argv)
+    head = Path(argv[0]).name if argv else ""
+    if head in ("ganzoo", "ganzoo.exe", "__main__.py"):
+        return shlex.join(["ganzoo", *argv[1:]])
+    return shlex.join([Path(sys.executable).name, *argv])
+
+
+def provenance_lines(action: str) -> list[str]:
+    """Comment lines saying how the run was made: command, time, git commit of the working directory,
+    ganzoo / torch / CUDA / Python versions."""
+    from ganzoo import __version__
+
+    cuda = torch.version.cuda
+    device = torch.cuda.get_device_name(0) if cuda and torch.cuda.is_available() else "no device"
+    stamp = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    lines = [f"# {action}: {command_line()}", f"#   at {stamp} in {Path.cwd()}"]
+    commit = _git_commit(Path.cwd())
+    if commit:
+        lines.append(f"#   git commit {commit}")
+    lines.append(f"#   ganzoo {__version__}, torch {torch.__version__}, CUDA {cuda or 'none'} ({device}), "
+                 f"Python {platform.python_version()} on {platform.system()}")
+    return [line.replace("\n", " ") for line in lines]
+
+
+def read_provenance(run_dir: Path) -> list[str]:
+    """The provenance comment lines of ``run_dir``'s config.toml (empty when none or unreadable)."""
+    try:
+        text = (Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    lines = []
+    for line in text.splitlines()[1:]:
+        if not PROVENANCE_RE.match(line):
+            break
+        lines.append(line)
+    return lines
+
+
+def write_run_config(run_dir: Path, cfg: RunConfig, action: str = "train") -> None:
+    """config.toml: the resolved configuration under provenance comments (a resume adds its own below
+    the earlier ones)."""
+    kept = read_provenance(run_dir) if action == "resume" else []
+    header = [CONFIG_HEADER, *kept, *provenance_lines(action)]
+    write_text(Path(run_dir) / CONFIG_FILE, "\n".join(header) + "\n" + cfg.to_toml())
 
 
 def read_run_config(run_dir: Path) -> RunConfig:

@@ -9,14 +9,35 @@ from pathlib import Path
 import click
 
 
+_checks: list[dict[str, str]] = []
+_as_json = False
+
+
 def _line(ok: bool | None, label: str, detail: str) -> None:
-    mark = {True: "ok  ", False: "FAIL", None: "info"}[ok]
-    click.echo(f"[{mark}] {label}: {detail}")
+    _checks.append({"check": label, "status": {True: "ok", False: "fail", None: "info"}[ok], "detail": detail})
+    if not _as_json:
+        mark = {True: "ok  ", False: "FAIL", None: "info"}[ok]
+        click.echo(f"[{mark}] {label}: {detail}")
 
 
 @click.command("doctor")
-def command() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (every check: status and detail) on stdout.")
+def command(as_json: bool) -> None:
     """Check the installation and report what is available."""
+    global _as_json
+    _checks.clear()
+    _as_json = as_json
+    try:
+        _doctor()
+    finally:
+        _as_json = False
+    if as_json:
+        from ganzoo.cli.common import echo_json
+
+        echo_json({"ok": all(c["status"] != "fail" for c in _checks), "checks": list(_checks)})
+
+
+def _doctor() -> None:
     import torch
 
     from ganzoo import __version__

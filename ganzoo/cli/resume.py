@@ -15,7 +15,8 @@ from ganzoo.cli.run_outcome import finish
 @click.option("--nproc", type=int, default=1, show_default=True,
               help="Processes for distributed training (launches torchrun; may differ from the original run's).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(run_dir: Path, steps: int | None, nproc: int, quiet: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (run directory, step, last metrics) on stdout.")
+def command(run_dir: Path, steps: int | None, nproc: int, quiet: bool, as_json: bool) -> None:
     """Resume RUN_DIR exactly where its newest complete checkpoint left off."""
     if nproc > 1:
         import sys
@@ -28,4 +29,4 @@ def command(run_dir: Path, steps: int | None, nproc: int, quiet: bool) -> None:
 
     with maybe_distributed(destroy=False) as dist:
         result = resume_run(run_dir, steps=steps, quiet=quiet or not dist.is_main, **dist.trainer_kwargs())
-    finish(result, dist.is_main, dist.world_size)
+    finish(result, dist.is_main, dist.world_size, as_json)

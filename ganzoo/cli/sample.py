@@ -23,8 +23,9 @@ MAX_SAMPLES = 10_000_000
               help="Class to sample, for a class-conditional generator (default: every class in turn).")
 @click.option("--scale", type=click.IntRange(1, MAX_SCALE), default=None,
               help=f"Enlarge a PNG image grid N times, nearest neighbour [default: enough for {MIN_GRID_WIDTH} px].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (output, samples, step) on stdout.")
 def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, device: str, class_: int | None,
-            scale: int | None) -> None:
+            scale: int | None, as_json: bool) -> None:
     """Write N samples of RUN_DIR's generator to a PNG or NPY file."""
     import math
 
@@ -52,4 +53,10 @@ def command(run_dir: Path, num: int, output: Path, seed: int, no_ema: bool, devi
                     np.save(fh, x.numpy())
         else:
             save_samples(output, x, loaded.info, scale=scale)
+    if as_json:
+        from ganzoo.cli.common import echo_json
+
+        echo_json({"output": str(output), "samples": num, "shape": list(x.shape[1:]), "step": loaded.step,
+                   "ema": loaded.used_ema, "seed": seed, "class": class_})
+        return
     click.echo(f"Wrote {num} samples of step {loaded.step}{' (EMA)' if loaded.used_ema else ''} to {output}")

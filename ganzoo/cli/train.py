@@ -42,7 +42,9 @@ REQUIRED = ("dataset", "arch", "loss")
 @click.option("--out", type=click.Path(path_type=Path), help="Run directory (default: runs/<dataset>-<arch>-<loss>-s<seed>-<time>).")
 @click.option("--nproc", type=int, default=1, show_default=True, help="Processes for distributed training (launches torchrun).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(config_file: Path | None, mitigations: tuple[str, ...], sets: tuple[str, ...], out: Path | None, nproc: int, quiet: bool, **flags: object) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (run directory, step, last metrics) on stdout.")
+def command(config_file: Path | None, mitigations: tuple[str, ...], sets: tuple[str, ...], out: Path | None, nproc: int, quiet: bool,
+            as_json: bool, **flags: object) -> None:
     """Train a GAN: any dataset x architecture x loss x mitigations."""
     from ganzoo.config import build_user_config
     from ganzoo.engine.api import start_run
@@ -64,4 +66,4 @@ def command(config_file: Path | None, mitigations: tuple[str, ...], sets: tuple[
 
     with maybe_distributed(destroy=False) as dist:
         result = start_run(user, out, quiet=quiet or not dist.is_main, **dist.trainer_kwargs())
-    finish(result, dist.is_main, dist.world_size)
+    finish(result, dist.is_main, dist.world_size, as_json)

@@ -69,6 +69,6 @@ def resume_run(
         if trainer.step >= resolved.run["steps"] and steps is None:
             print(f"run {run_dir} is already complete at step {trainer.step}; pass --steps N to extend it", file=sys.stderr)
         if rank == 0 and rewrite:
-            write_run_config(run_dir, resolved)
+            write_run_config(run_dir, resolved, "resume")
         status = trainer.run()
     return RunResult(run_dir, trainer.step, status, getattr(trainer, "stop_signal", None))

@@ -63,8 +63,9 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
               help="Class to sample, for a class-conditional generator (default: random classes).")
 @click.option("--scale", type=click.IntRange(1, MAX_SCALE), default=None,
               help=f"Enlarge a PNG image grid N times, nearest neighbour [default: enough for {MIN_GRID_WIDTH} px].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (output, samples, shape, provider) on stdout.")
 def command(model: Path, num: int, output: Path, seed: int, provider: str, batch_size: int, latent_dim: int | None,
-            class_: int | None, scale: int | None) -> None:
+            class_: int | None, scale: int | None, as_json: bool) -> None:
     """Write N samples of an exported generator MODEL.onnx to FILE.npy or FILE.png, without PyTorch."""
     from ganzoo.runtime.output import write_npy, write_png
     from ganzoo.runtime.session import load
@@ -85,5 +86,11 @@ def command(model: Path, num: int, output: Path, seed: int, provider: str, batch
         x = np.concatenate(list(batches), axis=0)
         write_png(output, x, g.value_range, g.info.mode_centres, scale)
         shape = x.shape
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"output": str(output), "samples": num, "shape": list(shape[1:]), "provider": g.providers[0],
+                               "seed": seed, "class": class_}, indent=2))
+        return
     of_class = f" of class {class_}" if class_ is not None else ""
     click.echo(f"Wrote {num} samples{of_class} {list(shape[1:])} to {output} ({g.providers[0]})")
