@@ -81,6 +81,8 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: list[PluginInfo] = []
         self.registries: dict[str, Registry[Any]] = {kind: Registry(kind) for kind in REGISTER_HOOKS}
+        for registry in self.registries.values():
+            registry.failed_plugins = lambda: [p.name for p in self.failed()]
         self._spec_names = {n for n in dir(hookspecs) if n.startswith("ganzoo_")}
         self.observer_failures: list[dict[str, str]] = []
         """One entry per (plugin, hook) whose observer implementation raised: plugin, hook, error."""

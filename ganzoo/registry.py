@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -81,6 +81,8 @@ class Registry(Generic[T]):
         self.kind = kind
         self.plural = KIND_PLURALS[kind]
         self._entries: dict[str, Entry[T]] = {}
+        self.failed_plugins: Callable[[], list[str]] = list
+        """Names of plugins that failed to load (set by the plugin host): any of them may be the missing provider."""
 
     def add(self, spec: T, plugin: str) -> None:
         name = validate_component(self.kind, spec)
@@ -116,7 +118,12 @@ class Registry(Generic[T]):
         if close:
             parts.append(f"Did you mean: {', '.join(close)}?")
         parts.append(f"Available: {', '.join(available) if available else 'none'}.")
-        parts.append("Run `ganzoo plugins` to see loaded plugins and load errors (plugin may not be installed).")
+        failed = self.failed_plugins()
+        if failed:
+            parts.append(f"{len(failed)} plugin(s) failed to load and may provide it: {', '.join(failed)}; "
+                         f"`ganzoo plugins` shows their errors.")
+        else:
+            parts.append("Run `ganzoo plugins` to see loaded plugins and load errors (plugin may not be installed).")
         return " ".join(parts)
 
     def __contains__(self, name: object) -> bool:

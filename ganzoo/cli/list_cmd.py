@@ -56,4 +56,5 @@ def command(kind: str | None, as_json: bool) -> None:
                 click.echo(f"  {''.ljust(width)}  paper: {i['reference']}")
     failed = host.failed()
     if failed:
-        click.echo(f"{len(failed)} plugin(s) failed to load; see `ganzoo plugins`.", err=True)
+        click.echo(f"{len(failed)} plugin(s) failed to load: {', '.join(p.name for p in failed)}; see `ganzoo plugins`.",
+                   err=True)

@@ -52,7 +52,9 @@ def metric_for_value(value: str, host: Any = None) -> MetricSpec:
         if base in entry.spec.values or base == entry.name:
             return entry.spec
     known = sorted({v for e in h.metrics for v in e.spec.values})
-    raise ConfigError(f"unknown metric {value!r}; known: {', '.join(known)}")
+    failed = h.metrics.failed_plugins()
+    hint = f"; {len(failed)} plugin(s) failed to load and may provide it: {', '.join(failed)} (see `ganzoo plugins`)" if failed else ""
+    raise ConfigError(f"unknown metric {value!r}; known: {', '.join(known)}{hint}")
 
 
 def value_info(name: str, host: Any = None) -> MetricValue:

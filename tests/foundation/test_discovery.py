@@ -140,3 +140,27 @@ def test_unknown_component_on_cli_suggests(tmp_path):
     assert result.returncode == 2
     assert "unknown loss 'hnge'" in result.stderr and "ganzoo plugins" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_failed_plugins_are_named_where_a_component_is_missing(tmp_path):
+    """`ganzoo list` names the plugins that failed to load; so does an unknown component name, which one
+    of them may have provided (issue 17)."""
+    _fake_distribution(tmp_path, "broken-dist", "broken_mod", BROKEN, "broken")
+    env = {"PYTHONPATH": str(tmp_path)}
+    listing = run_ganzoo("list", "losses", env=env)
+    assert listing.returncode == 0
+    assert "1 plugin(s) failed to load: broken; see `ganzoo plugins`" in listing.stderr
+    result = run_ganzoo("train", "--dataset", "ring8", "--arch", "mlp", "--loss", "broken-loss",
+                        "--out", str(tmp_path / "r"), "--quiet", env=env)
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line and "unknown loss 'broken-loss'" in line
+    assert "1 plugin(s) failed to load and may provide it: broken" in line
+    from ganzoo.errors import ConfigError
+    from ganzoo.metrics.catalogue import metric_for_value
+    from ganzoo.plugins import PluginHost
+
+    host = PluginHost().load_entry_points()
+    host.metrics.failed_plugins = lambda: ["broken"]
+    with pytest.raises(ConfigError, match="failed to load and may provide it: broken"):
+        metric_for_value("nope", host)
