@@ -228,7 +228,7 @@ def test_bench_runs_where_fcntl_does_not_exist(tmp_path: Path) -> None:
     r = subprocess.run(bench_cmd("--suite", str(suite), "--out", str(out), "--workers", "2", "--quiet"),
                        capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
-    assert (out / "report.html").is_file() and (out / ".bench.lock").exists()
+    assert (out / "report.html").is_file()
     assert {x["status"] for x in json.loads((out / "results.json").read_text())["runs"]} == {"completed"}
     probe = subprocess.run([sys.executable, "-c", "import fcntl"], capture_output=True, text=True, env=env)
     assert "simulated Windows" in probe.stderr  # the shadow module really was in the way
