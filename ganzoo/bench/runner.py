@@ -1,16 +1,6 @@
-"""``ganzoo bench`` as a library call: :func:`run_bench` loads a suite, runs what is not finished on a
-worker pool, and writes results and the report into the output folder.
-
-Output folder layout::
-
-    OUT/
-      suite.toml             the suite file as given (--seeds/--steps/--device overrides: see protocol.json)
-      protocol.json          seeds, steps, device, workers, eval protocol, resolved config per variant
-      runs/<variant>/seed-<k>/   ordinary run directories, plus bench.json (record) and bench.log
-      results.json, results.csv  one row per run and one aggregated row per variant
-      figures/*.png          the report's figures
-      report.md, report.html the report (the HTML embeds every figure)
-"""
+"""``ganzoo bench`` as a library call: :func:`run_bench` loads a suite, runs what is not finished on an
+executor (local processes or Ray tasks), and writes results and the report into the output folder
+(its layout: docs/bench.md, "The output folder")."""
 
 from __future__ import annotations
 

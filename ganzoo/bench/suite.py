@@ -25,10 +25,6 @@ else:  # pragma: no cover
 from ganzoo.config import ALL_SECTIONS, merge, set_dotted
 from ganzoo.errors import ConfigError, GanzooError
 
-__all__ = ["Suite", "Variant", "PublishedRow", "RunSpec", "SuiteError", "MetricInfo", "metric_info", "BENCH_DEFAULTS",
-           "builtin_suite_names", "load_suite", "parse_suite", "validate_components", "expand_runs"]
-
-
 class SuiteError(ConfigError):
     """A bad suite file: the message names the file, the entry and the key."""
 
