@@ -33,16 +33,10 @@ class Stat:
     @classmethod
     def of(cls, values: Sequence[float | None]) -> "Stat":
         xs = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-        if not xs:
-            return cls(xs)
-        return cls(xs, statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else None, min(xs), max(xs))
-
-    @property
-    def n(self) -> int:
-        return len(self.values)
+        return cls(xs, statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else None, min(xs), max(xs)) if xs else cls(xs)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max, "n": self.n, "values": self.values}
+        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max, "n": len(self.values), "values": self.values}
 
 
 @dataclass
@@ -64,19 +58,18 @@ class VariantResult:
         prefix = f"{self.dataset}-"
         return self.name[len(prefix):] if self.name.startswith(prefix) and len(self.name) > len(prefix) else self.name
 
-    @property
-    def completed(self) -> int:
-        return sum(r["status"] == "completed" for r in self.runs)
+    def count(self, status: str) -> int:
+        return sum(r["status"] == status for r in self.runs)
 
     @property
-    def failed(self) -> int:
-        return sum(r["status"] == "failed" for r in self.runs)
+    def completed(self) -> int:
+        return self.count("completed")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "variant": self.name, "dataset": self.dataset, "arch": self.arch, "loss": self.loss,
             "mitigations": list(self.mitigations), "components": self.components, "rank": self.rank,
-            "runs": len(self.runs), "completed": self.completed, "failed": self.failed,
+            "runs": len(self.runs), "completed": self.completed, "failed": self.count("failed"),
             "metrics": {m: self.stats[m].to_dict() for m in self.metrics},
             **{k: self.stats[k].to_dict() for k in EXTRA_STATS},
         }

@@ -36,8 +36,7 @@ def _list_suites() -> None:
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where runs execute: worker processes on this machine, or Ray tasks (pip install 'ganzoo[ray]').")
 @click.option("--address", metavar="ADDR", help="Ray cluster for --executor ray: auto, HOST:PORT or ray://HOST:PORT "
-              "(default: RAY_ADDRESS, else a local Ray). On several nodes --out must be on a shared filesystem "
-              "(else each run directory is copied back when the run ends).")
+              "(default: RAY_ADDRESS, else a local Ray). On several nodes --out must be on a filesystem every node sees.")
 def command(suite: str, seeds: int | None, workers: int | None, device: str | None, out: Path | None,
             steps: int | None, variants: str | None, list_only: bool, quiet: bool, executor: str, address: str | None) -> None:
     """Compare GAN variants over seeds: runs a suite in parallel and writes results.json, results.csv,

@@ -53,7 +53,8 @@ def command(config_file: Path | None, mitigations: tuple[str, ...], sets: tuple[
     if mitigations:
         values["run.mitigations"] = list(mitigations)
     user = build_user_config(config_file, values, sets)
-    run = user.get("run") if isinstance(user.get("run"), dict) else {}
+    section = user.get("run")
+    run: dict[str, object] = section if isinstance(section, dict) else {}
     missing = [f"--{key}" for key in REQUIRED if not run.get(key)]
     if missing:
         raise ConfigError(f"missing {', '.join(missing)} (or a --config file that sets run.{'/'.join(REQUIRED)}); "

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import filelock
 import torch
 
 from ganzoo.files import write_with
@@ -130,23 +131,18 @@ def load_classifier(
 
 @contextlib.contextmanager
 def cache_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock next to ``path`` (POSIX), so parallel workers train a classifier once.
-
-    Where no lock can be taken (Windows, a read-only cache) it holds none: the worst case is training twice.
-    """
+    """Hold an exclusive lock next to ``path`` (a file lock: POSIX and Windows), so parallel workers
+    train a classifier once. Where no lock can be taken (a read-only cache) it holds none: the worst
+    case is training twice."""
+    path = Path(path)
     try:
-        import fcntl
-
-        path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115 - closed below
-    except (ImportError, OSError):
+        lock = filelock.FileLock(path.with_name(path.name + ".lock"))
+        lock.acquire()
+    except OSError:
         yield
         return
     try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         yield
     finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        f.close()
+        lock.release()

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import sys
 import subprocess
 import time
 from pathlib import Path
@@ -214,3 +215,31 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes_from_the_checkpoint(tmp_path
     recs = _records(out)
     assert all(rec["status"] == "completed" and rec["step"] == 2000 for rec in recs.values())
     assert recs[stopped[0]].get("resumed") is True and recs[stopped[0]]["attempts"] == 2
+
+
+def test_bench_runs_where_fcntl_does_not_exist(tmp_path: Path) -> None:
+    """As on Windows: every process of the bench (driver and runs) fails to import fcntl."""
+    shadow = tmp_path / "no-fcntl"
+    shadow.mkdir()
+    (shadow / "fcntl.py").write_text("raise ImportError(\"No module named 'fcntl' (simulated Windows)\")\n")
+    suite = write_suite(tmp_path, steps=20)
+    out = tmp_path / "out"
+    env = {**os.environ, **ENV, "PYTHONPATH": os.pathsep.join([str(shadow), os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run(bench_cmd("--suite", str(suite), "--out", str(out), "--workers", "2", "--quiet"),
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    assert (out / "report.html").is_file()
+    assert {x["status"] for x in json.loads((out / "results.json").read_text())["runs"]} == {"completed"}
+    probe = subprocess.run([sys.executable, "-c", "import fcntl"], capture_output=True, text=True, env=env)
+    assert "simulated Windows" in probe.stderr  # the shadow module really was in the way
+
+
+def test_a_second_bench_on_the_same_folder_is_refused(tmp_path: Path) -> None:
+    import filelock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with filelock.FileLock(out / ".bench.lock"):
+        r = run_bench_cli("--suite", str(write_suite(tmp_path)), "--out", str(out), "--quiet")
+    assert r.returncode == 2 or r.returncode == 1, r.stderr
+    assert f"another ganzoo bench is writing to {str(out)!r}" in r.stderr and "Traceback" not in r.stderr
