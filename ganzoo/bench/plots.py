@@ -65,6 +65,7 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
     colors = variant_colors(res)
     published = [p for p in res.suite.published if p.dataset == dataset and p.variant]
     n = len(group)
+    refs_drawn: set[str] = set()
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(metrics), figsize=(max(6.0, 3.1 * len(metrics) + 1.6), 0.42 * n + 1.3),
                                  sharey=True, squeeze=False)
@@ -89,6 +90,12 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
                         ax.scatter(p.values[m] * k, yi, marker="D", s=34, facecolor="white", edgecolor="#111",
                                    linewidth=1.1, zorder=4)
                         marked = True
+            for ref in res.references.get(dataset, []):  # real data and chance, as vertical lines
+                if m in ref.metrics:
+                    real = ref.kind == "real"
+                    ax.axvline(ref.metrics[m] * k, color="#2b8a3e" if real else "#868e96", linestyle="--" if real else ":",
+                               linewidth=1.2, zorder=1)
+                    refs_drawn.add(ref.kind)
             arrow = "↑" if info.direction == "max" else "↓"
             of = f" (of {total_modes})" if m == "modes" and total_modes else ""
             ax.set_title(f"{info.label}{' (%)' if info.percent else ''}{of} {arrow}")
@@ -105,12 +112,20 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
         axes[0][0].set_yticklabels([v.label for v in group])
         axes[0][0].set_ylim(-0.6, n - 0.4)
         fig.tight_layout()
-        if marked:
-            from matplotlib.lines import Line2D
+        from matplotlib.lines import Line2D
 
-            h = Line2D([], [], marker="D", linestyle="none", markerfacecolor="white", markeredgecolor="#111", markersize=6)
-            fig.legend([h], ["published value (paper, its own protocol)"], loc="upper center", ncol=1,
-                       bbox_to_anchor=(0.5, 0.0), fontsize=8)
+        handles, labels = [], []
+        if marked:
+            handles.append(Line2D([], [], marker="D", linestyle="none", markerfacecolor="white", markeredgecolor="#111", markersize=6))
+            labels.append("published value (paper, its own protocol)")
+        if "real" in refs_drawn:
+            handles.append(Line2D([], [], color="#2b8a3e", linestyle="--"))
+            labels.append("real data (same metrics)")
+        if "chance" in refs_drawn:
+            handles.append(Line2D([], [], color="#868e96", linestyle=":"))
+            labels.append("chance")
+        if handles:
+            fig.legend(handles, labels, loc="upper center", ncol=len(handles), bbox_to_anchor=(0.5, 0.0), fontsize=8)
         return _png(fig)
 
 

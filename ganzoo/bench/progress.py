@@ -1,6 +1,7 @@
 """Progress of a bench: a tqdm bar on stderr (as ``train`` and ``eval`` show theirs), weighted by each
 run's estimated cost so that tqdm's rate and time left account for long and short runs, and one
-line per finished run."""
+line per finished run. A run stopped by Ctrl-C is not done: it is named but not counted, and the bar
+does not advance for it."""
 
 from __future__ import annotations
 
@@ -35,29 +36,35 @@ class Progress:
         from tqdm.auto import tqdm
 
         self.units = {s.key: max(1, round(costs[s.key] * 100)) for s in specs}  # integers: no rounding drift
-        self.title, self.n, self.done, self.failed = title, len(specs), 0, 0
+        self.title, self.n, self.done, self.failed, self.stopped = title, len(specs), 0, 0, 0
         self.bar = tqdm(total=sum(self.units.values()), desc=self._status(), file=stream or sys.stderr,
                         disable=quiet or not specs, dynamic_ncols=True, mininterval=0.5,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
+                        bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
 
     def _status(self) -> str:
-        return f"{self.title} ({self.done}/{self.n} runs, {self.failed} failed)"
+        """``bench quick 3/18 runs · 1 failed · 2 stopped``: the counts, without separators tqdm adds its own to."""
+        parts = [f"{self.title} {self.done}/{self.n} runs"]
+        parts += [f"{self.failed} failed"] * bool(self.failed) + [f"{self.stopped} stopped"] * bool(self.stopped)
+        return " · ".join(parts)
 
     def on_done(self, spec: RunSpec, record: Mapping[str, Any]) -> None:
-        self.done += 1
         status, took = record.get("status"), fmt_duration(record.get("seconds"))
+        finished = status in ("completed", "failed")
+        self.done += finished
         self.failed += status == "failed"
+        self.stopped += not finished
         n = f"[{self.done:>{len(str(self.n))}}/{self.n}]"
         if status == "completed":
             line = f"{n} ok      {spec.key} ({took}): {_summary(record)}"
         elif status == "failed":
             line = f"{n} FAILED  {spec.key} ({took}): {record.get('error', '')}"
         else:
-            line = f"{n} stopped {spec.key} at step {record.get('step')}"
+            step = record.get("step")
+            line = f"{' ' * len(n)} stopped {spec.key}" + (f" at step {step}" if step is not None else "") + " (not done: rerun to resume)"
         if not self.bar.disable:
             self.bar.write(line, file=self.bar.fp)
         self.bar.set_description_str(self._status(), refresh=False)
-        self.bar.update(self.units.get(spec.key, 0))
+        self.bar.update(self.units.get(spec.key, 0) if finished else 0)
 
     def close(self) -> None:
         self.bar.close()

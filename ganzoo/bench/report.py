@@ -14,8 +14,9 @@ from typing import Any
 
 import jinja2
 
+from ganzoo.bench import stats
 from ganzoo.bench.progress import fmt_duration
-from ganzoo.bench.results import BenchResults, Stat, VariantResult
+from ganzoo.bench.results import BenchResults, Comparison, Stat, VariantResult, add_references, write_results
 from ganzoo.bench.suite import PublishedRow, metric_info
 
 SECTIONS = {"metrics": "Metrics per variant", "samples": "Samples", "losses": "Loss curves", "speed": "Speed"}
@@ -38,10 +39,19 @@ def fmt_value(metric: str, v: float | None) -> str:
     return format(v * 100 if info.percent else v, info.fmt)
 
 
-def fmt_stat(metric: str, s: Stat | None) -> str:
+def fmt_ci(metric: str, s: Stat | None) -> str:
+    """``mean [low, high]`` (the 95 % confidence interval of the mean), or ``value (n = 1)``."""
     if s is None or s.mean is None:
         return "–"
-    return fmt_value(metric, s.mean) + (f" ± {fmt_value(metric, s.std)}" if s.std is not None else "")
+    if s.ci_low is None or s.ci_high is None:
+        return f"{fmt_value(metric, s.mean)} (n = {s.n})"
+    return f"{fmt_value(metric, s.mean)} [{fmt_value(metric, s.ci_low)}, {fmt_value(metric, s.ci_high)}]"
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None:
+        return "not testable with one seed"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
 def metric_header(metric: str) -> str:
@@ -73,33 +83,46 @@ def _references(pubs: Sequence[PublishedRow], every: Sequence[PublishedRow]) -> 
 
 
 def _highlight(res: BenchResults, dataset: str, group: Sequence[VariantResult]) -> str | None:
-    """The best variant of a dataset, its values, and the last one."""
+    """The best variant of a dataset only where it is distinguishable from the runner-up at 95 %; otherwise
+    that no variant is distinguishable from the top one. Then the last one."""
     ranked, p = [v for v in group if v.rank is not None], res.suite.primary_metric
-    if not ranked:
+    c = res.compare(dataset)
+    if not ranked or c is None:
         return None
-    best, label = ranked[0], metric_info(p).label
-    vals = ", ".join(f"{metric_info(m).label} {fmt_stat(m, best.stats.get(m))}{'%' if metric_info(m).percent else ''}"
+    by_name = {v.name: v for v in group}
+    best, label = by_name[c.best], metric_info(p).label
+    vals = ", ".join(f"{metric_info(m).label} {fmt_ci(m, best.stats.get(m))}{'%' if metric_info(m).percent else ''}"
                      for m in res.metrics_of(dataset)[:3])
-    ties = [v.label for v in ranked[1:] if v.stats[p].mean == best.stats[p].mean]
-    tie = f" (tied on {label} with {', '.join(ties)})" if ties else ""
-    tail = f"; last: {ranked[-1].label} ({label} {fmt_stat(p, ranked[-1].stats[p])})" if len(ranked) > 1 else ""
-    return f"{dataset}: best {best.label}{tie}: {vals}{tail}."
+    tail = f"; last: {ranked[-1].label} ({label} {fmt_ci(p, ranked[-1].stats[p])})" if len(ranked) > 2 else ""
+    if c.runner_up is None:
+        return f"{dataset}: only {best.label} has a result: {vals}."
+    second = by_name[c.runner_up]
+    if c.significant:
+        return (f"{dataset}: best {best.label}: {vals}; distinguishable from the runner-up {second.label} on {label} at 95 % "
+                f"(Welch's t-test {fmt_p(c.p)}){tail}.")
+    return (f"{dataset}: no variant is distinguishable from {best.label} at 95 % on {label} (runner-up {second.label}: "
+            f"{fmt_p(c.p)}); top by mean: {best.label} ({vals}){tail}.")
 
 
 def _group(res: BenchResults, dataset: str, group: Sequence[VariantResult], colors: Mapping[str, str]) -> dict[str, Any]:
     metrics = res.metrics_of(dataset)
-    best = {}
-    for m in metrics:
-        vals = [v.stats[m].mean for v in group if v.stats[m].mean is not None]
-        best[m] = (max if metric_info(m).direction == "max" else min)(vals) if vals and len(group) > 1 else None
+    best: dict[str, Comparison | None] = {}
+    for m in metrics:  # a column's best is marked only where it is distinguishable from the column's runner-up
+        c = res.compare(dataset, m)
+        best[m] = c if c is not None and c.significant else None
     rows = [{
         "rank": v.rank or "–", "name": v.name, "label": v.label, "components": v.components, "color": colors[v.name],
-        "cells": [{"text": fmt_stat(m, v.stats[m]), "best": best[m] is not None and v.stats[m].mean == best[m],
-                   "seeds": ", ".join(fmt_value(m, x) for x in v.stats[m].values)} for m in metrics],
+        "cells": [{"text": fmt_ci(m, v.stats[m]), "best": best[m] is not None and best[m].best == v.name,
+                   "seeds": ", ".join(fmt_value(m, x) for x in v.stats[m].values),
+                   "std": fmt_value(m, v.stats[m].std) if v.stats[m].std is not None else "–"} for m in metrics],
         "seeds_ok": f"{v.completed}/{len(v.runs)}", "train_time": fmt_duration(v.stats["wall_time"].mean),
         "img_s": fmt_value("img_per_s", v.stats["img_per_s"].mean),
         "state": "" if v.completed else "pending" if all(r["status"] == "missing" for r in v.runs) else "fail",
     } for v in group]
+    references = [{
+        "label": r.label, "description": r.description if not r.error else f"not computed: {r.error}",
+        "cells": [fmt_value(m, r.metrics.get(m)) for m in metrics],
+    } for r in res.references.get(dataset, [])]
     pubs = [p for p in res.suite.published if p.dataset == dataset]
     refs, notes = _references(pubs, res.suite.published)
     published = [{
@@ -109,7 +132,7 @@ def _group(res: BenchResults, dataset: str, group: Sequence[VariantResult], colo
                   for m in metrics],
     } for ref, p in zip(refs, pubs)]
     return {"dataset": dataset, "headers": [(m, metric_header(m)) for m in metrics], "rows": rows,
-            "published": published, "notes": notes}
+            "references": references, "published": published, "notes": notes}
 
 
 def _g(v: Any) -> str:
@@ -140,6 +163,8 @@ def report_model(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str
                 for key, title in SECTIONS.items()]
     return {
         **meta, "suite": s.name, "description": s.description, "n_variants": len(s.variants),
+        "compute": fmt_duration(res.run_time), "train_sum": fmt_duration(res.runs_wall_time),
+        "ci_method": stats.CI_METHOD, "test_method": stats.TEST_METHOD,
         "primary": metric_info(s.primary_metric).label, "better": "higher" if s.primary_direction == "max" else "lower",
         "highlights": [h for d, g in groups.items() if (h := _highlight(res, d, g))],
         "groups": [_group(res, d, g, colors) for d, g in groups.items()],
@@ -184,6 +209,8 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
     figures: list[Figure] = []
     galleries: dict[str, list[tuple[str, str, bytes]]] = {}
     problems: list[str] = meta.setdefault("figure_problems", [])
+    add_references(res, out)  # real data and chance, once per dataset (cached in references.json)
+    write_results(res, out)  # again, with the reference rows
 
     def draw(what: str, make: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -200,7 +227,9 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
         marks = any(p.dataset == dataset and p.variant for p in res.suite.published)
         add(f"metrics-{dataset}", f"{dataset}: metrics per variant",
             "Bars: mean over seeds; black whiskers: ± 1 sample std; dots: individual seeds"
-            + ("; white diamonds: the published value for the matching model." if marks else ".")
+            + ("; white diamonds: the published value for the matching model" if marks else "")
+            + ("; dashed green line: real data, dotted grey line: chance (the reference rows of the table)."
+               if res.references.get(dataset) else ".")
             + " Variants in rank order (best at the top).",
             draw(f"metrics-{dataset}", plots.metrics_figure, res, dataset, res.metrics_of(dataset)), "metrics")
         png = draw(f"samples-{dataset}", plots.samples_2d_figure, res, dataset, out)

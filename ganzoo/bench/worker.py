@@ -74,17 +74,73 @@ def _one_line(exc: BaseException) -> str:
     return text[:600] + ("…" if len(text) > 600 else "")
 
 
-def _train_stats(run_dir: Path) -> dict[str, Any]:
-    """Training wall time (status.json) and median img/s (metrics.jsonl)."""
+def recorded_train_stats(run_dir: Path) -> dict[str, Any]:
+    """What the run directory itself records of its training: the step and wall time (status.json, else
+    the last row of metrics.jsonl) and the median img/s (metrics.jsonl); keys without a value are left out.
+    These are the times of the runs as executed, whichever bench invocation reads them."""
     from ganzoo.rundir import read_status
 
-    status, rates = read_status(run_dir), []
+    status, rates, last_wall = read_status(run_dir), [], None
     with contextlib.suppress(OSError):
-        for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(json.JSONDecodeError, TypeError, ValueError, KeyError):
-                rates.append(float(json.loads(line)["img_per_s"]))
-    return {"step": status.get("step"), "wall_time": status.get("wall_time"),
-            "img_per_s": statistics.median(rates) if rates else None}
+        for line in (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError, TypeError, ValueError, KeyError, AttributeError):
+                row = json.loads(line)
+                if isinstance(row.get("wall_time"), (int, float)):
+                    last_wall = float(row["wall_time"])
+                rates.append(float(row["img_per_s"]))
+    wall = status.get("wall_time") if isinstance(status.get("wall_time"), (int, float)) else last_wall
+    found = {"step": status.get("step"), "wall_time": wall, "img_per_s": statistics.median(rates) if rates else None}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _train_stats(run_dir: Path) -> dict[str, Any]:
+    """Training wall time and median img/s for the record (None where the run directory has none)."""
+    return {"step": None, "wall_time": None, "img_per_s": None, **recorded_train_stats(run_dir)}
+
+
+def _hparams(spec: RunSpec, cfg: Any) -> dict[str, Any]:
+    """A run's hyperparameters for TensorBoard: suite, variant, seed and every scalar config value."""
+    suite = ""
+    with contextlib.suppress(OSError, json.JSONDecodeError, AttributeError, KeyError, TypeError, IndexError):
+        suite = str(json.loads((spec.run_dir.parents[2] / "protocol.json").read_text(encoding="utf-8"))["suite"]["name"])
+    h: dict[str, Any] = {"suite": suite, "variant": spec.variant, "seed": spec.seed}
+    for section in ("run", "train", "dataset", "arch", "loss"):
+        for k, v in (getattr(cfg, section, None) or {}).items():
+            if isinstance(v, (list, tuple)):
+                v = "+".join(map(str, v))
+            if isinstance(v, (bool, int, float, str)) and f"{section}.{k}" not in ("run.seed",):
+                h[f"{section}.{k}"] = v
+    for name, opts in (getattr(cfg, "mitigation", None) or {}).items():
+        for k, v in (opts or {}).items():
+            if isinstance(v, (bool, int, float, str)):
+                h[f"mitigation.{name}.{k}"] = v
+    return h
+
+
+def log_to_tensorboard(spec: RunSpec, values: dict[str, float]) -> bool:
+    """Add the run's hyperparameters and evaluated metrics (``bench/METRIC``) to its TensorBoard log
+    (``RUN_DIR/tb``, beside the training curves) when the run's config has ``train.tensorboard`` on.
+    ``tensorboard --logdir bench-out/SUITE/runs`` then groups the runs as ``VARIANT/seed-K``."""
+    from ganzoo.rundir import read_run_config
+
+    cfg = read_run_config(spec.run_dir)
+    if not cfg.train.get("tensorboard"):
+        return False
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard.summary import hparams
+
+        metrics = {f"bench/{k}": float(v) for k, v in values.items()}
+        exp, ssi, sei = hparams(_hparams(spec, cfg), metrics)
+        with SummaryWriter(log_dir=str(spec.run_dir / "tb")) as w:
+            for summary in (exp, ssi, sei):
+                w.file_writer.add_summary(summary)
+            for k, v in metrics.items():
+                w.add_scalar(k, v, spec.steps)
+        return True
+    except Exception as exc:  # TensorBoard missing or broken: the run's results stand
+        print(f"warning: TensorBoard hparams not written ({type(exc).__name__}: {exc})", flush=True)
+        return False
 
 
 def _clear(run_dir: Path) -> None:
@@ -155,7 +211,9 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
         record.update(metrics=values, eval_key=spec.eval_key, eval={**details, "seconds": time.perf_counter() - t0},
                       status="completed")
         print(f"--- {_now()} completed: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()), flush=True)
+        log_to_tensorboard(spec, values)
     except KeyboardInterrupt:
+        record.update(_train_stats(run_dir) if run_dir.exists() else {})
         record["status"] = "interrupted"
     except BaseException as exc:  # one failing run must not stop the bench
         record.update(_train_stats(run_dir) if run_dir.exists() else {})

@@ -51,8 +51,19 @@ def test_tiny_suite_writes_every_report_file_and_resumes_for_free(tmp_path: Path
 
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert sorted((r["row"], r["variant"]) for r in rows) == sorted(
-        [("run", "gan"), ("run", "gan"), ("run", "lsgan"), ("run", "lsgan"), ("mean", "gan"), ("mean", "lsgan")])
+        [("run", "gan"), ("run", "gan"), ("run", "lsgan"), ("run", "lsgan"), ("mean", "gan"), ("mean", "lsgan"),
+         ("reference", "real data"), ("reference", "chance")])
     assert all(r["modes"] != "" for r in rows) and all(r["modes_std"] != "" for r in rows if r["row"] == "mean")
+    assert all(r["modes_ci_low"] != "" and float(r["modes_ci_low"]) <= float(r["modes"]) for r in rows if r["row"] == "mean")
+
+    # reference rows: the real ring8 data through the same mode metrics covers every mode with high quality
+    # (P(r < 3 std) = 1 - exp(-4.5) = 98.9 % for a 2D Gaussian); uniform noise over the box rarely lands near a centre
+    real, chance = res["references"]["ring8"]
+    assert real["kind"] == "real" and real["metrics"]["modes"] == 8 and real["metrics"]["high_quality"] > 0.97
+    assert chance["kind"] == "chance" and chance["metrics"]["high_quality"] < 0.05
+    assert real["metrics"]["reverse_kl"] < chance["metrics"]["reverse_kl"]
+    assert (out / "references.json").is_file() and "2,500 points of the training set itself" in (out / "report.md").read_text()
+    walls = {(r["variant"], r["seed"]): r["wall_time"] for r in res["runs"]}
 
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3 and 'src="figures/' not in html
@@ -63,9 +74,14 @@ def test_tiny_suite_writes_every_report_file_and_resumes_for_free(tmp_path: Path
     assert protocol["seeds"] == [0, 1] and protocol["variants"][0]["config"]["arch"]["hidden"] == 16
 
     before = _checkpoint_mtimes(out)
+    refs_mtime = (out / "references.json").stat().st_mtime_ns
     again = run_bench(BenchOptions(suite=suite, out=out, workers=2, quiet=True))
     assert again.ran == 0 and again.skipped == 4
     assert _checkpoint_mtimes(out) == before
+    rerun = json.loads((out / "results.json").read_text())
+    assert {(r["variant"], r["seed"]): r["wall_time"] for r in rerun["runs"]} == walls  # the runs' own times, not this rerun's
+    assert rerun["runs_wall_time"] == pytest.approx(sum(walls.values())) and rerun["runs_wall_time"] > rerun["wall_time"]
+    assert (out / "references.json").stat().st_mtime_ns == refs_mtime and rerun["references"] == res["references"]
 
     more = run_bench(BenchOptions(suite=suite, out=out, workers=2, seeds=3, quiet=True))
     assert more.ran == 2 and more.skipped == 4
