@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,7 @@ class ReferenceJob:
 def _mode_values(raw: Mapping[str, Any], names: Sequence[str]) -> dict[str, float]:
     kl = raw.get("reverse_kl", raw.get("kl"))
     both = {**raw, "reverse_kl": kl, "kl": kl}
-    return {n: float(both[n]) for n in names if isinstance(both.get(n), (int, float))}
+    return {n: float(both[n]) for n in names if isinstance(both.get(n), (int, float)) and math.isfinite(both[n])}
 
 
 def _vector_rows(job: ReferenceJob, names: Sequence[str]) -> list[ReferenceRow]:
