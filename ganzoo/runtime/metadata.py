@@ -6,6 +6,7 @@ Every value is a string (ONNX ``metadata_props``); structured values are JSON.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,12 @@ class ModelInfo:
         return LATENT_DIM in self.raw
 
 
+MAX_SIZE = 1_000_000
+"""Largest latent size, class count, image side or centre count a metadata value may give."""
+MAX_SAMPLE_VALUES = 1 << 26
+"""Largest number of values one sample may have (e.g. 4 x 4096 x 4096)."""
+
+
 def _json(raw: Mapping[str, str], key: str, where: str) -> Any:
     try:
         return json.loads(raw[key])
@@ -76,10 +83,15 @@ def parse_metadata(raw: Mapping[str, str], where: str = "model") -> ModelInfo:
     if LATENT_DIM not in raw:
         return ModelInfo(raw=raw)
 
-    def positive_int(key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ModelFileError(f"{where}: metadata {key}={raw[key]!r} is not a positive integer")
+    def positive_int(key: str, value: Any, maximum: int = MAX_SIZE) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+            raise ModelFileError(f"{where}: metadata {key}={raw[key]!r} is not an integer in 1..{maximum:,}")
         return value
+
+    def finite(key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ModelFileError(f"{where}: metadata {key}={raw[key]!r} holds {value!r}, not a finite number")
+        return float(value)
 
     latent_dim = positive_int(LATENT_DIM, _json(raw, LATENT_DIM, where))
     dist = raw.get(LATENT_DISTRIBUTION, "normal")
@@ -91,20 +103,28 @@ def parse_metadata(raw: Mapping[str, str], where: str = "model") -> ModelInfo:
         if not isinstance(value, list) or not value:
             raise ModelFileError(f"{where}: metadata {SAMPLE_SHAPE}={raw[SAMPLE_SHAPE]!r} is not a list of sizes")
         shape = tuple(positive_int(SAMPLE_SHAPE, v) for v in value)
+        if math.prod(shape) > MAX_SAMPLE_VALUES:
+            raise ModelFileError(f"{where}: metadata {SAMPLE_SHAPE}={raw[SAMPLE_SHAPE]!r} has more than "
+                                 f"{MAX_SAMPLE_VALUES:,} values per sample")
     value_range = None
     if VALUE_RANGE in raw:
         value = _json(raw, VALUE_RANGE, where)
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)):
+        if not (isinstance(value, list) and len(value) == 2):
             raise ModelFileError(f"{where}: metadata {VALUE_RANGE}={raw[VALUE_RANGE]!r} is not [low, high]")
-        value_range = (float(value[0]), float(value[1]))
+        low, high = finite(VALUE_RANGE, value[0]), finite(VALUE_RANGE, value[1])
+        if not low < high:
+            raise ModelFileError(f"{where}: metadata {VALUE_RANGE}={raw[VALUE_RANGE]!r} is not [low, high] with low < high")
+        value_range = (low, high)
     num_classes = None
     if raw.get(NUM_CLASSES, "null") not in ("", "null"):
         num_classes = positive_int(NUM_CLASSES, _json(raw, NUM_CLASSES, where))
     centres = None
     if raw.get(MODE_CENTRES, "null") not in ("", "null"):
         value = _json(raw, MODE_CENTRES, where)
-        if isinstance(value, list):
-            centres = tuple(tuple(float(v) for v in c) for c in value)
+        if not (isinstance(value, list) and value and all(isinstance(c, list) and c for c in value)
+                and len({len(c) for c in value}) == 1 and len(value) <= MAX_SIZE):
+            raise ModelFileError(f"{where}: metadata {MODE_CENTRES} is not a list of points of one dimension")
+        centres = tuple(tuple(finite(MODE_CENTRES, v) for v in c) for c in value)
     return ModelInfo(
         latent_dim=latent_dim, latent_distribution=dist, sample_shape=shape, value_range=value_range,
         num_classes=num_classes, kind=raw.get(KIND), precision=raw.get(PRECISION), mode_centres=centres, raw=raw,
