@@ -69,7 +69,7 @@ def run_one(dataset: str, options: dict[str, Any], data_root: Path | None, cache
                                               cache_dir=cache_dir)
         m = mode_metrics(x, info, classifier_getter=getter)
         row["real_data_modes"] = {"dataset": name, "samples": m["num_samples"], "modes": m["modes"],
-                                  "num_modes": m["num_modes"], "kl": round(m["kl"], 4)}
+                                  "num_modes": m["num_modes"], "reverse_kl": round(m["reverse_kl"], 4)}
     return row
 
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{'train/holdout':>14} {'epochs':>6}  real-data modes")
         for r in rows:
             real = r.get("real_data_modes")
-            real_s = (f"{real['dataset']}: {real['modes']}/{real['num_modes']} modes, KL {real['kl']:.4f} "
+            real_s = (f"{real['dataset']}: {real['modes']}/{real['num_modes']} modes, KL {real['reverse_kl']:.4f} "
                       f"({real['samples']} samples)") if real else ""
             opts = ",".join(f"{k}={v}" for k, v in r["options"].items())
             print(f"{r['dataset']:<8} {opts:<28} {100 * r['accuracy']:>8.2f}% {100 * (r['target'] or 0):>6.0f}% "

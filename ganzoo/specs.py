@@ -305,6 +305,14 @@ class ArchitectureSpec(Component, abc.ABC):
 
     kind: ClassVar[str] = "architecture"
     latent_distribution: ClassVar[str] = "normal"  # "normal" (N(0, 1)) or "uniform" (U(-1, 1))
+    cpu_threads: ClassVar[int | None] = None
+    """Torch threads a CPU run of this architecture should use (tiny networks: 1, as more threads only
+    spin); None: the share of the machine the bench gives each run."""
+
+    def relative_cost(self) -> float:
+        """Rough time of one training step relative to a DCGAN-sized convnet (1.0); the bench starts the
+        longest runs first and weights its progress bar by it."""
+        return 1.0
 
     def supports(self, info: DataInfo) -> str | None:
         """Return None when the architecture handles ``info``, else the reason it does not."""
@@ -509,6 +517,12 @@ class MitigationSpec(Component):
     batch_norm_ok: ClassVar[bool] = True
     changes_generator: ClassVar[bool] = False
     """True when :meth:`wrap_generator` changes the generator (export tests cover these)."""
+    step_cost: ClassVar[float] = 1.0
+    """Factor on the time of a training step (an estimate, for the bench's scheduling and progress)."""
+
+    def relative_cost(self) -> float:
+        """:attr:`step_cost`, or a cost that depends on the options (e.g. unrolling steps)."""
+        return self.step_cost
 
     def check(self, ctx: SetupContext) -> None:
         """Raise :class:`ganzoo.errors.IncompatibleError` when this mitigation cannot work here."""
@@ -566,6 +580,12 @@ class MetricValue:
     percent: bool = False
     """Stored as a fraction in [0, 1], shown as a percentage."""
     unit: str = ""
+    fmt: str = ".3g"
+    """Format spec of a shown value (after the percent scaling), e.g. ``".1f"``."""
+
+    def text(self, value: float) -> str:
+        """``value`` as reports show it: formatted, as a percentage when :attr:`percent`."""
+        return format(value * 100, self.fmt) + "%" if self.percent else format(value, self.fmt)
 
 
 @dataclass

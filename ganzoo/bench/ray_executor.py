@@ -49,8 +49,10 @@ def connect(address: str | None = None) -> Any:
     if not ray.is_initialized():
         local = not address and not os.environ.get("RAY_ADDRESS")
         try:
-            ray.init(address=address or None, log_to_driver=False, logging_level=logging.WARNING,
-                     **({"include_dashboard": False} if local else {}))
+            if local:
+                ray.init(address=None, log_to_driver=False, logging_level=logging.WARNING, include_dashboard=False)
+            else:
+                ray.init(address=address or None, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ConfigError(f"--executor ray: cannot connect to {f'the Ray cluster at {address!r}' if address else 'Ray'}: {exc}") from None
         _started_here = True
@@ -101,9 +103,9 @@ class _Signals:
     Ray's C++ code waits breaks the driver. The loop checks :attr:`count` between short waits."""
 
     def __init__(self) -> None:
-        self.count, self._old = 0, {}
+        self.count, self._old = 0, dict[int, Any]()
 
-    def __enter__(self) -> "_Signals":
+    def __enter__(self) -> _Signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread
                 self._old[sig] = signal.signal(sig, lambda *_: setattr(self, "count", self.count + 1))
@@ -139,7 +141,7 @@ class RayExecutor:
         root = Path(os.path.commonpath([str(s.run_dir.resolve().parent.parent) for s in specs] or ["."]))
         marker = root / f".ganzoo-ray-{token[:8]}"
         remote = ray.remote(**self.task_options())(run_task)
-        pending, inflight = collections.deque(specs), {}
+        pending, inflight = collections.deque(specs), dict[Any, RunSpec]()
         before: dict[str, Any] = {}
 
         def finish(ref: Any) -> None:

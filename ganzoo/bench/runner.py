@@ -98,7 +98,7 @@ def _resolved_variants(suite: Suite, steps: int | None) -> dict[str, dict[str, A
 
     out = {}
     for v in suite.variants:
-        tree = user_tree(suite, v, seed=suite.seeds[0], steps=steps or v.steps, device="cpu")
+        tree = user_tree(suite, v, seed=suite.seeds[0], steps=steps or v.steps or 1, device="cpu")
         out[v.name] = config_mod.resolve(tree).to_dict()
     return out
 
@@ -136,36 +136,45 @@ def select_variants(suite: Suite, patterns: Sequence[str]) -> set[str]:
     return chosen
 
 
-def run_cost(cfg: Mapping[str, Any]) -> float:
-    """A rough relative cost of a run from its resolved config: the longest runs start first (a shorter
-    makespan) and the progress bar advances by it (so tqdm's time left accounts for long runs)."""
-    run, train, mit = cfg["run"], cfg["train"], cfg.get("mitigation") or {}
-    units = 1 + int(train.get("n_critic", 1)) * (1.6 if "gp_weight" in (cfg.get("loss") or {}) else 1.0)
-    if "unrolled" in mit:
-        units += int(mit["unrolled"].get("steps", 5)) * (3 if mit["unrolled"].get("second_order", True) else 1.5)
-    arch = cfg.get("arch") or {}
-    size = (float(arch.get("hidden", 128)) / 128) ** 2 if run["arch"] == "mlp" else 20 * (float(arch.get("width", 32)) / 32) ** 2
-    return 4.0 + int(run["steps"]) * units * int(run["batch_size"]) / 256 / 540 * size
+def run_cost(cfg: Mapping[str, Any], host: Any = None) -> float:
+    """A rough relative cost of a run from its resolved config and what its components declare
+    (:meth:`~ganzoo.ArchitectureSpec.relative_cost`, :meth:`~ganzoo.MitigationSpec.relative_cost`): the
+    longest runs start first (a shorter makespan) and the progress bar advances by it."""
+    from ganzoo.plugins import get_host
+
+    h, run = host or get_host(), cfg["run"]
+    arch = h.architectures.get(run["arch"]).with_options(cfg.get("arch") or {})
+    units = 1 + int(cfg["train"].get("n_critic", 1)) * (1.0 if h.losses.get(run["loss"]).batch_norm_ok else 1.6)
+    for name in run.get("mitigations") or ():
+        units *= h.mitigations.get(name).with_options((cfg.get("mitigation") or {}).get(name) or {}).relative_cost()
+    return 4.0 + int(run["steps"]) * units * int(run["batch_size"]) / 256 / 27 * arch.relative_cost()
+
+
+def _threads(cfg: Mapping[str, Any], threads: int) -> int:
+    """Torch threads of a run: the architecture's :attr:`~ganzoo.ArchitectureSpec.cpu_threads` when it
+    declares fewer than the bench's share."""
+    from ganzoo.plugins import get_host
+
+    declared = get_host().architectures.get(cfg["run"]["arch"]).cpu_threads
+    return min(threads, declared) if declared else threads
 
 
 def _eval_protocol(res: BenchResults) -> str:
-    parts = []
-    seen = set()
+    parts, seen = [], set()
     for r in res.runs:
-        d = (r.get("eval") or {}).get("modes")
-        ds = r["dataset"]
+        ev, ds = r.get("eval") or {}, r["dataset"]
+        d = ev.get("modes")
         if not d or ds in seen:
             continue
         seen.add(ds)
+        n = f"{d.get('num_generated') or d.get('num_samples') or 0:,} samples per run (seed {ev.get('seed', 12345)})"
         if d.get("protocol") == "2d":
-            parts.append(f"{ds}: 2D protocol, {d.get('num_samples', 2500):,} samples per run, high quality = within "
-                         f"{d.get('threshold_std', 3):g} std of the nearest of {d.get('num_modes')} centres, reverse KL of "
-                         "the high-quality histogram to uniform (nats)")
-        else:
-            acc = d.get("classifier_accuracy")
-            parts.append(f"{ds}: {d.get('num_samples', 0):,} samples per run, modes assigned by {d.get('classifier')} "
-                         f"(held-out accuracy {acc * 100:.1f}%)" if acc is not None else "")
-    return "; ".join(p for p in parts if p) + ("." if parts else "metrics as listed in protocol.json.")
+            parts.append(f"{ds}: 2D protocol, {n}, high quality = within {d.get('threshold_std', 3):g} std of the nearest "
+                         f"of {d.get('num_modes')} centres, reverse KL of the high-quality histogram to uniform (nats)")
+        elif d.get("classifier_accuracy") is not None:
+            parts.append(f"{ds}: {n}, modes assigned by {d.get('extractor') or d.get('classifier')} (held-out accuracy "
+                         f"{d['classifier_accuracy'] * 100:.1f}%)")
+    return "; ".join(parts) + "." if parts else "metrics as listed in protocol.json."
 
 
 def _command(opts: BenchOptions) -> str:
@@ -214,7 +223,7 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
         raise ConfigError(f"--executor {opts.executor!r}: expected local or ray")
     validate_components(suite)
     selected = select_variants(suite, opts.variants)
-    seeds = tuple(range(opts.seeds)) if opts.seeds else suite.seeds
+    seeds = tuple(range(opts.seeds)) if opts.seeds else tuple(suite.seeds)
     out = Path(opts.out) if opts.out else default_out(suite)
     device_req = opts.device or suite.device
     if device_req not in ("auto", "cpu", "cuda"):
@@ -250,8 +259,7 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
         write_text(out / "suite.toml", f"# suite {suite.name} ({suite.source})\n" + suite.to_toml())
         write_text(out / "protocol.json", json.dumps(protocol, indent=2, default=str) + "\n")
 
-        # Tiny MLPs gain nothing from more threads, and spinning OpenMP threads slow them down badly on a busy machine.
-        specs = [dataclasses.replace(s, threads=1 if resolved[s.variant]["run"]["arch"] == "mlp" else threads) for s in specs]
+        specs = [dataclasses.replace(s, threads=_threads(resolved[s.variant], threads)) for s in specs]
         todo = [s for s in specs if s.variant in selected and not is_finished(s)]
         _refuse_shorter_runs(todo, out)
         costs = {s.key: run_cost({**resolved[s.variant], "run": {**resolved[s.variant]["run"], "steps": s.steps}}) for s in todo}

@@ -24,38 +24,16 @@ else:  # pragma: no cover
 
 from ganzoo.config import ALL_SECTIONS, merge, set_dotted
 from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.metrics.catalogue import ENGINE_VALUES, base_name, catalogue, metric_for_value, value_info
 
 class SuiteError(ConfigError):
     """A bad suite file: the message names the file, the entry and the key."""
 
 
-@dataclass(frozen=True)
-class MetricInfo:
-    direction: str  # max | min
-    label: str
-    percent: bool = False  # shown × 100
-    fmt: str = ".3g"  # format spec of a value (after the percent scaling)
+metric_info = value_info
+"""How a value name reads (direction, label, format): :func:`ganzoo.metrics.catalogue.value_info`, kept
+under this name for the report modules."""
 
-
-def metric_info(name: str) -> MetricInfo:
-    """Direction, label and number format of a metric (``fid[classifier:shapes]`` behaves like ``fid``).
-    The one place the bench knows about metrics; unknown names rank higher-is-better."""
-    base = name.split("[", 1)[0]
-    info = {
-        "modes": MetricInfo("max", "modes", fmt=".3g"), "high_quality": MetricInfo("max", "high quality", True, ".1f"),
-        "reverse_kl": MetricInfo("min", "reverse KL", fmt=".3f"), "kl": MetricInfo("min", "KL", fmt=".3f"),
-        "fid": MetricInfo("min", "FID", fmt=".1f"), "kid": MetricInfo("min", "KID", fmt=".3f"),
-        "isc": MetricInfo("max", "IS"), "precision": MetricInfo("max", "precision"), "recall": MetricInfo("max", "recall"),
-        "f_score": MetricInfo("max", "F-score"), "wall_time": MetricInfo("min", "wall time (s)", fmt=".1f"),
-        "img_per_s": MetricInfo("max", "img/s", fmt=".0f"),
-    }.get(base)
-    if info is None:
-        return MetricInfo("max", name)
-    return MetricInfo(info.direction, f"{info.label} {name[len(base):]}", info.percent, info.fmt) if base != name else info
-
-
-MEASURED = ("modes", "high_quality", "reverse_kl", "kl", "fid", "isc", "kid", "precision", "recall", "f_score")
-"""Metrics a suite may ask for (the FID-like ones, all but the first four, with an optional ``[EXTRACTOR]``)."""
 BENCH_DEFAULTS: dict[str, Any] = {"train": {"tensorboard": False}}
 """Config applied to every bench run below the suite's own ``set`` (TensorBoard is off: the report has the curves)."""
 RESERVED_SET_KEYS = {
@@ -65,17 +43,23 @@ RESERVED_SET_KEYS = {
     "run.device": "use the suite's `device` or `ganzoo bench --device`",
 }
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
-METRIC_RE = re.compile(r"^[a-z][a-z0-9_]*(\[[A-Za-z0-9_.:/-]+\])?$")
+EXTRACTOR_RE = re.compile(r"^\[[A-Za-z0-9_.:/-]+\]$")
 
 
 # ----------------------------------------------------------------------------- the schema
 
 
 def _metric(name: str) -> str:
-    base = name.split("[", 1)[0]
-    if not METRIC_RE.match(name) or base not in MEASURED or ("[" in name and base in MEASURED[:4]):
-        raise ValueError(f"unknown metric {name!r}; allowed: {', '.join(MEASURED)} "
-                         "(FID-like ones optionally with a feature extractor, e.g. fid[classifier:shapes])")
+    """A value name the registered metrics report (``NAME[EXTRACTOR]`` for torch-fidelity values)."""
+    from ganzoo.metrics.builtin import FidelityMetric
+    from ganzoo.metrics.catalogue import current_name
+
+    base, known = base_name(name), [v for v in catalogue() if v not in ENGINE_VALUES]
+    spec = metric_for_value(base) if base in known else None
+    if spec is None or (name != base and not (isinstance(spec, FidelityMetric) and EXTRACTOR_RE.match(name[len(base):]))):
+        hint = f" (renamed {current_name(name)!r})" if current_name(name) != name else ""
+        raise ValueError(f"unknown metric {name!r}{hint}; known: {', '.join(known)} (FID-like ones optionally with a "
+                         "feature extractor, e.g. fid[classifier:shapes])")
     return name
 
 
@@ -123,15 +107,16 @@ class _Schema(BaseModel):
 
 
 class Variant(_Schema):
-    """A ``[[variants]]`` entry; after loading, the suite's defaults are filled in."""
+    """A ``[[variants]]`` entry; after loading, the suite's defaults are filled in (so fields that default
+    to None are typed as what they hold then)."""
 
     name: Name
     description: str = ""
-    dataset: Text | None = None
-    arch: Text | None = None
-    loss: Text | None = None
+    dataset: Text = None  # type: ignore[assignment]  # filled in by _complete
+    arch: Text = None  # type: ignore[assignment]  # filled in by _complete
+    loss: Text = None  # type: ignore[assignment]  # filled in by _complete
     mitigations: StrList | None = None
-    steps: Annotated[int, Field(ge=1)] | None = None
+    steps: Annotated[int, Field(ge=1)] = None  # type: ignore[assignment]  # filled in by _complete
     metrics: Metrics | None = None
     eval_samples: Annotated[int, Field(ge=1)] | None = None
     sets: Sets = {}
@@ -163,8 +148,8 @@ class Suite(_Schema):
     seeds: Seeds = (0, 1, 2)  # type: ignore[assignment]
     steps: Annotated[int, Field(ge=1)] = 1000
     metrics: Metrics | None = None
-    primary_metric: str | None = None
-    primary_direction: Literal["max", "min"] | None = None
+    primary_metric: str = None  # type: ignore[assignment]  # filled in by _complete
+    primary_direction: Literal["max", "min"] = None  # type: ignore[assignment]  # filled in by _complete
     dataset: Text | None = None
     arch: Text | None = None
     loss: Text | None = None
@@ -185,7 +170,7 @@ class Suite(_Schema):
 
     @property
     def datasets(self) -> list[str]:
-        return list(dict.fromkeys(v.dataset for v in self.variants))  # type: ignore[misc]
+        return list(dict.fromkeys(v.dataset for v in self.variants))
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
@@ -210,13 +195,13 @@ class Suite(_Schema):
             for key in ("dataset", "arch", "loss", "mitigations", "steps", "metrics", "eval_samples"):
                 if getattr(v, key) is None:
                     setattr(v, key, copy.copy(getattr(self, key)))
-            v.mitigations, v.metrics = tuple(v.mitigations), tuple(v.metrics)  # type: ignore[arg-type]
+            v.mitigations, v.metrics = tuple(v.mitigations or ()), tuple(v.metrics or ())  # type: ignore[assignment]
         self.metrics = list(dict.fromkeys(m for v in self.variants for m in v.metrics))  # type: ignore[union-attr]
         self.primary_metric = self.primary_metric or self.metrics[0]
         if self.primary_metric not in self.metrics:
             raise SuiteError(f"{src}: key 'primary_metric': {self.primary_metric!r} is not one of the suite's metrics "
                              f"({', '.join(self.metrics)})")
-        self.primary_direction = self.primary_direction or metric_info(self.primary_metric).direction  # type: ignore[assignment]
+        self.primary_direction = self.primary_direction or value_info(self.primary_metric).direction
         for i, p in enumerate(self.published):
             where = f"{src}: published[{i}]"
             if p.variant is not None and p.variant not in names:
@@ -238,7 +223,8 @@ def _allowed(model: type[BaseModel]) -> list[str]:
 def _one_line(exc: ValidationError, data: Mapping[str, Any], source: str) -> SuiteError:
     """The first pydantic error as ``SOURCE: ENTRY: key 'K': expected ..., got VALUE``."""
     err = exc.errors(include_url=False)[0]
-    loc, where, model, node = list(err["loc"]), source, Suite, data
+    loc, where, node = list(err["loc"]), source, data
+    model: type[BaseModel] = Suite
     while len(loc) > 1 and loc[0] in ("variants", "published") and isinstance(loc[1], int):
         model = Variant if loc[0] == "variants" else PublishedRow
         node = (node.get(loc[0]) or [{}])[loc[1]]
@@ -337,7 +323,9 @@ class RunSpec:
     @property
     def eval_key(self) -> str:
         """What the evaluation depends on besides the trained generator."""
-        return f"{','.join(self.metrics)}|{self.eval_samples or 'protocol'}"
+        from ganzoo.bench.evaluation import EVAL_SEED
+
+        return f"{','.join(self.metrics)}|{self.eval_samples or 'protocol'}|ganzoo.metrics.evaluate seed {EVAL_SEED}"
 
 
 def user_tree(suite: Suite, variant: Variant, *, seed: int, steps: int, device: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ class FID(FidelityMetric):
     name = "fid"
     summary = "Frechet Inception Distance between generated and real feature statistics"
     reference = "Heusel et al. 2017, GANs Trained by a Two Time-Scale Update Rule (arXiv:1706.08500)"
-    values: ClassVar[Mapping[str, MetricValue]] = {"fid": MetricValue("min", "FID")}
+    values: ClassVar[Mapping[str, MetricValue]] = {"fid": MetricValue("min", "FID", fmt=".1f")}
 
 
 class InceptionScore(FidelityMetric):
@@ -42,7 +42,8 @@ class KID(FidelityMetric):
     name = "kid"
     summary = "Kernel Inception Distance: unbiased MMD with a cubic polynomial kernel"
     reference = "Binkowski et al. 2018, Demystifying MMD GANs (arXiv:1801.01401)"
-    values: ClassVar[Mapping[str, MetricValue]] = {"kid": MetricValue("min", "KID"), "kid_std": MetricValue("min", "KID std")}
+    values: ClassVar[Mapping[str, MetricValue]] = {"kid": MetricValue("min", "KID", fmt=".3f"),
+                                                     "kid_std": MetricValue("min", "KID std", fmt=".3f")}
 
 
 class PrecisionRecall(FidelityMetric):
@@ -57,16 +58,16 @@ class PrecisionRecall(FidelityMetric):
 
 
 class ModeCoverage(MetricSpec):
-    """Modes captured and the KL of the mode histogram to uniform (2D mixtures: also high quality)."""
+    """Modes captured and the reverse KL of the mode histogram to uniform (2D mixtures: also high quality;
+    with no high-quality sample the reverse KL is ``inf``)."""
 
     name = "modes"
     summary = "mode coverage: modes captured, reverse KL to uniform, high-quality fraction (2D)"
     reference = "Srivastava et al. 2017, VEEGAN (arXiv:1705.07761); Lin et al. 2018, PacGAN (arXiv:1712.04086)"
     values: ClassVar[Mapping[str, MetricValue]] = {
         "modes": MetricValue("max", "modes"),
-        "kl": MetricValue("min", "reverse KL"),
-        "reverse_kl": MetricValue("min", "reverse KL"),
-        "high_quality": MetricValue("max", "high quality", percent=True),
+        "reverse_kl": MetricValue("min", "reverse KL", fmt=".3f"),
+        "high_quality": MetricValue("max", "high quality", percent=True, fmt=".1f"),
     }
 
     def applies(self, info: DataInfo) -> str | None:

@@ -12,13 +12,22 @@ from ganzoo.errors import ConfigError
 from ganzoo.plugins import get_host
 from ganzoo.specs import MetricSpec, MetricValue
 
-__all__ = ["ENGINE_VALUES", "catalogue", "value_info", "metric_for_value", "metric_names", "base_name", "is_better"]
+__all__ = ["ENGINE_VALUES", "catalogue", "value_info", "metric_for_value", "metric_names", "base_name", "is_better", "current_name", "LEGACY_NAMES"]
 
 ENGINE_VALUES: dict[str, MetricValue] = {
-    "wall_time": MetricValue("min", "wall time", unit="s"),
-    "img_per_s": MetricValue("max", "img/s"),
+    "wall_time": MetricValue("min", "wall time", unit="s", fmt=".1f"),
+    "img_per_s": MetricValue("max", "img/s", fmt=".0f"),
 }
 """Figures the training engine measures itself (reported by the bench beside the metrics)."""
+
+
+LEGACY_NAMES = {"kl": "reverse_kl"}
+"""Value names of older releases -> today's (read from existing eval.json and bench records)."""
+
+
+def current_name(name: str) -> str:
+    """``kl`` (older releases) -> ``reverse_kl``; any other name unchanged."""
+    return LEGACY_NAMES.get(name, name)
 
 
 def base_name(name: str) -> str:
@@ -65,7 +74,7 @@ def value_info(name: str, host: Any = None) -> MetricValue:
     if info is None:
         return MetricValue("max", name)
     if base != name:
-        return MetricValue(info.direction, f"{info.label} {name[len(base):]}", info.percent, info.unit)
+        return MetricValue(info.direction, f"{info.label} {name[len(base):]}", info.percent, info.unit, info.fmt)
     return info
 
 

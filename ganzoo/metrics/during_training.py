@@ -22,7 +22,7 @@ from ganzoo.engine import rng
 from ganzoo.files import atomic_path, write_text
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.builtin import FidelityMetric
-from ganzoo.metrics.catalogue import ENGINE_VALUES, catalogue, is_better, metric_for_value
+from ganzoo.metrics.catalogue import ENGINE_VALUES, catalogue, current_name, is_better, metric_for_value
 from ganzoo.metrics.evaluate import EvalReport, evaluate, parse_metrics
 from ganzoo.metrics.extractors import TRAIN_HINTS, FeatureWeightsUnavailableError
 from ganzoo.metrics.fidelity import Extractor, resolve_extractor
@@ -61,7 +61,7 @@ class TrainingEvaluator:
         except ConfigError as exc:
             raise ConfigError(f"train.eval_metrics: {str(exc).split(': ', 1)[-1]}") from None
         self.num_samples = int(train.get("eval_num_samples", 2000))
-        self.best_name = str(train.get("eval_best") or "")
+        self.best_name = current_name(str(train.get("eval_best") or ""))  # a resumed older run may say "kl"
         if self.best_name:
             needed = best_metric_source(self.best_name, host)
             if needed not in self.metrics:

@@ -152,7 +152,7 @@ def mode_results(
     device: str | torch.device = "cpu", classifier: Any = None, data_root: Path | None = None,
     quiet: bool = True, host: Any = None,
 ) -> list[MetricResult]:
-    """``modes`` and ``kl`` (plus ``high_quality`` for 2D data) by the dataset's mode protocol."""
+    """``modes`` and ``reverse_kl`` (plus ``high_quality`` for 2D data) by the dataset's mode protocol."""
     info = source.mode_info(data_root)
     protocol = mode_protocol(info)
     n = int(num_samples) if num_samples else default_num_samples(info)
@@ -168,7 +168,8 @@ def mode_results(
                      resolution=info.resolution)
     else:
         proto.update(threshold_std=raw.get("threshold_std"), num_high_quality=raw.get("num_high_quality"))
-    out = [MetricResult("modes", "modes", float(raw["modes"]), proto), MetricResult("kl", "kl", float(raw["kl"]), proto)]
+    out = [MetricResult("modes", "modes", float(raw["modes"]), proto),
+           MetricResult("reverse_kl", "reverse_kl", float(raw["reverse_kl"]), proto)]
     if "high_quality" in raw:
         out.append(MetricResult("high_quality", "high_quality", float(raw["high_quality"]), proto))
     return out

@@ -47,7 +47,7 @@ class MetricResult:
     """One reported number and the protocol that produced it."""
 
     key: str  # e.g. "fid[classifier:mnist]"
-    metric: str  # fid | isc | isc_std | kid | kid_std | precision | recall | f_score | modes | kl | high_quality
+    metric: str  # fid | isc | isc_std | kid | kid_std | precision | recall | f_score | modes | reverse_kl | high_quality
     value: float
     protocol: dict[str, Any] = field(default_factory=dict)
 

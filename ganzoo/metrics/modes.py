@@ -69,7 +69,7 @@ def default_num_samples(info: DataInfo) -> int:
 def mode_metrics_classifier(samples: torch.Tensor, classifier: ModeAssigner, num_modes: int) -> dict[str, Any]:
     """Mode metrics of images ``samples`` ``[N, C, H, W]`` whose modes ``classifier`` assigns.
 
-    Returns ``modes`` (distinct modes hit), ``kl`` (``KL(histogram || uniform over num_modes)``, nats),
+    Returns ``modes`` (distinct modes hit), ``reverse_kl`` (``KL(histogram || uniform over num_modes)``, nats),
     ``num_modes``, ``num_samples``, ``histogram`` (list of counts per mode), ``classifier`` (name),
     ``classifier_accuracy`` (its held-out accuracy) and ``protocol``.
     """
@@ -87,7 +87,7 @@ def mode_metrics_classifier(samples: torch.Tensor, classifier: ModeAssigner, num
     return {
         "protocol": "classifier",
         "modes": int((histogram > 0).sum()),
-        "kl": kl_to_uniform(histogram),
+        "reverse_kl": kl_to_uniform(histogram),
         "num_modes": int(num_modes),
         "num_samples": int(samples.shape[0]),
         "histogram": [int(v) for v in histogram.tolist()],

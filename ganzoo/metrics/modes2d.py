@@ -6,9 +6,9 @@ A sample is *high quality* when it lies within ``3 * std`` of its nearest mixtur
 modes (each sample counted at its nearest centre).
 
 Edge case: with no high-quality sample the histogram is empty and ``p`` is undefined. We then report
-``modes = 0``, ``high_quality = 0.0`` and ``reverse_kl = log(num_modes)``: the KL of a fully
-collapsed distribution, the largest value the metric can take, so a generator that produces nothing
-usable never scores better than one that captures a single mode.
+``modes = 0``, ``high_quality = 0.0`` and ``reverse_kl = inf`` (shown as "no high-quality samples"):
+distinct from the ``log(num_modes)`` of a generator that covers one mode, and worse than any
+finite value, so a generator that produces nothing usable never ranks level with one that works.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def mode_metrics_2d(
     """Mode metrics of ``samples`` ``[N, 2]`` against a mixture with ``centres`` ``[M, 2]`` and ``std``.
 
     Returns a dict with ``modes`` (int, captured modes), ``high_quality`` (fraction in [0, 1]),
-    ``reverse_kl`` (nats; also under ``kl``), ``num_modes``, ``num_samples``, ``num_high_quality``,
+    ``reverse_kl`` (nats; ``inf`` without a high-quality sample), ``num_modes``, ``num_samples``, ``num_high_quality``,
     ``histogram`` (list of high-quality counts per mode), ``protocol`` and ``threshold_std``.
     Non-finite samples count as not high quality.
     """
@@ -78,13 +78,12 @@ def mode_metrics_2d(
     hq = finite & (nearest_dist <= threshold_std * std)
     histogram = torch.bincount(nearest[hq], minlength=num_modes)
     num_hq = int(hq.sum())
-    kl = kl_to_uniform(histogram)
+    kl = kl_to_uniform(histogram) if num_hq else math.inf
     return {
         "protocol": "2d",
         "modes": int((histogram > 0).sum()),
         "high_quality": num_hq / x.shape[0],
         "reverse_kl": kl,
-        "kl": kl,
         "num_modes": num_modes,
         "num_samples": int(x.shape[0]),
         "num_high_quality": num_hq,

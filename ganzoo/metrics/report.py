@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.files import write_text
+from ganzoo.metrics.catalogue import current_name
 from ganzoo.metrics.evaluate import EvalReport
 
 __all__ = ["eval_json_path", "write_eval_json", "format_table", "format_value"]
@@ -36,7 +37,7 @@ def write_eval_json(path: Path, report: EvalReport) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError):
         old = None
     if isinstance(old, dict) and old.get("format") == "ganzoo-eval" and _same_source(old.get("source", {}), data["source"]):
-        metrics = {**old.get("metrics", {}), **data["metrics"]}
+        metrics = {**{current_name(k): v for k, v in old.get("metrics", {}).items()}, **data["metrics"]}
         data["metrics"] = metrics
         data["values"] = {k: v.get("value") for k, v in metrics.items()}
     write_text(Path(path), json.dumps(data, indent=2, default=str) + "\n")
@@ -44,6 +45,8 @@ def write_eval_json(path: Path, report: EvalReport) -> dict[str, Any]:
 
 
 def format_value(value: float, metric: str) -> str:
+    if metric == "reverse_kl" and value == float("inf"):
+        return "inf (no high-quality samples)"
     if metric == "modes":
         return f"{int(round(value))}"
     if metric in ("kid", "kid_std"):

@@ -63,6 +63,10 @@ def test_parse_tiny_suite(tiny_suite: Path) -> None:
          "set key 'run.seed' is not allowed"),
         ('name = "x"\ndescription = "d"\nmetrics = ["fdi"]\n[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n',
          "unknown metric 'fdi'"),
+        (BASE.replace('"modes"', '"kl"') + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n',
+         "metrics[0]: unknown metric 'kl' (renamed 'reverse_kl'); known: fid, "),
+        (BASE.replace('"modes"', '"modes[classifier]"') + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\n'
+         'loss = "ns-gan"\n', "unknown metric 'modes[classifier]'"),
         (BASE, "missing required key 'variants'"),
         (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n'
                 '[[published]]\nmodel = "GAN"\ndataset = "ring8"\nsource = "p"\nvalues = { mdoes = 1 }\n',
@@ -140,3 +144,29 @@ def test_cli_unknown_component_in_suite(tmp_path: Path) -> None:
     path = write_suite(tmp_path, extra='[[variants]]\nname = "x"\nloss = "no-such-loss"\n')
     r = run_bench_cli("--suite", str(path), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "variant 'x'" in r.stderr and "no-such-loss" in r.stderr
+
+
+def test_metrics_are_the_registered_metrics_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin metric's values are suite metrics, read from the catalogue like the built-in ones."""
+    import ganzoo.plugins as plugins
+    from ganzoo import MetricSpec, MetricValue, hookimpl
+    from ganzoo.plugins import PluginHost
+
+    class Gap(MetricSpec):
+        name = "gap-test"
+        values = {"mean_gap": MetricValue("min", "mean gap", fmt=".2f")}
+
+    class Plugin:
+        @hookimpl
+        def ganzoo_register_metrics(self, register):  # type: ignore[no-untyped-def]
+            register(Gap())
+
+    host = PluginHost(strict=True, disabled=set()).load_entry_points()
+    host.add_plugin(Plugin(), "gap-test-plugin")
+    monkeypatch.setattr(plugins, "_HOST", host)
+    s = _parse(BASE.replace('"modes"', '"mean_gap", "fid[classifier:shapes]"')
+               + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n')
+    assert s.metrics == ["mean_gap", "fid[classifier:shapes]"] and s.primary_direction == "min"
+    with pytest.raises(SuiteError, match=r"unknown metric 'mean_gap\[x\]'; known: .*, mean_gap"):
+        _parse(BASE.replace('"modes"', '"mean_gap[x]"') + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\n'
+               'loss = "ns-gan"\n')

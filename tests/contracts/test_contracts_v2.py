@@ -275,8 +275,6 @@ def test_plugin_metric_in_bench_report(env, tmp_path):
     out = tmp_path / "bench"
     res = run_ganzoo("bench", "--suite", str(suite), "--out", str(out), "--workers", "1", "--device", "cpu", "--quiet",
                      env=env, timeout=300)
-    if res.returncode == 2 and "unknown metric" in res.stderr:
-        pytest.xfail("bench suite validation does not read the metric catalogue yet: " + res.stderr.strip()[-300:])
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
     assert "mean_distance" in json.dumps(results)

@@ -40,7 +40,7 @@ def test_eval_rows_and_best_checkpoint(tmp_path, shapes_classifier):
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     evals = [r for r in rows if "eval.fid[classifier:shapes]" in r]
     assert [r["step"] for r in evals] == [10, 20]
-    assert all({"eval.modes", "eval.kl", "eval.best_saved"} <= set(r) for r in evals)
+    assert all({"eval.modes", "eval.reverse_kl", "eval.best_saved"} <= set(r) for r in evals)
     best = json.loads((run / "checkpoints" / "best.json").read_text())
     fids = {r["step"]: r["eval.fid[classifier:shapes]"] for r in evals}
     assert best["metric"] == "fid" and best["key"] == "fid[classifier:shapes]"

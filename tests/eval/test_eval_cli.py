@@ -31,7 +31,7 @@ def test_eval_shapes_run_prints_table_and_writes_eval_json(shapes_run):
     assert res.exit_code == 0, res.output
     out = res.stdout
     for key in ("fid[classifier:shapes]", "isc[classifier:shapes]", "kid[classifier:shapes]",
-                "precision[classifier:shapes]", "recall[classifier:shapes]", "modes", "kl"):
+                "precision[classifier:shapes]", "recall[classifier:shapes]", "modes", "reverse_kl"):
         assert key in out
     assert "shapes/train (600)" in out and "step 20" in out and "EMA" in out
     data = json.loads((shapes_run / "eval.json").read_text())
@@ -137,7 +137,7 @@ def test_vector_data_modes_only(ring8_run):
     data = json.loads((ring8_run / "eval.json").read_text())
     modes = data["metrics"]["modes"]
     assert modes["protocol"] == "2d" and modes["num_generated"] == 2500 and modes["num_modes"] == 8
-    assert "high_quality" in data["values"] and "kl" in data["values"]
+    assert "high_quality" in data["values"] and "reverse_kl" in data["values"] and "kl" not in data["values"]
     bad = CliRunner().invoke(cli, ["eval", str(ring8_run), "--metrics", "fid,modes"])
     assert bad.exit_code == 2 and "use --metrics modes" in bad.stderr
 

@@ -39,7 +39,7 @@ def test_uniform_labels_hit_all_modes_with_zero_kl() -> None:
     labels = torch.arange(1000) % 10
     m = mode_metrics_classifier(images_with_labels(labels), StubClassifier(), 10)
     assert m["modes"] == 10 and m["num_modes"] == 10 and m["num_samples"] == 1000
-    assert m["kl"] == pytest.approx(0.0, abs=1e-12)
+    assert m["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
     assert m["histogram"] == [100] * 10
     assert m["classifier"] == "classifier:stub" and m["classifier_accuracy"] == pytest.approx(0.987)
     assert m["protocol"] == "classifier"
@@ -48,7 +48,7 @@ def test_uniform_labels_hit_all_modes_with_zero_kl() -> None:
 def test_one_label_gives_one_mode_and_log_num_modes() -> None:
     m = mode_metrics_classifier(images_with_labels(torch.full((500,), 7)), StubClassifier(), 1000)
     assert m["modes"] == 1
-    assert abs(m["kl"] - math.log(1000)) < 1e-6
+    assert abs(m["reverse_kl"] - math.log(1000)) < 1e-6
     assert m["histogram"][7] == 500 and sum(m["histogram"]) == 500 and len(m["histogram"]) == 1000
 
 
@@ -56,7 +56,7 @@ def test_half_of_the_modes_gives_log2() -> None:
     labels = torch.arange(600) % 6
     m = mode_metrics_classifier(images_with_labels(labels), StubClassifier(), 12)
     assert m["modes"] == 6
-    assert m["kl"] == pytest.approx(math.log(2), abs=1e-9)
+    assert m["reverse_kl"] == pytest.approx(math.log(2), abs=1e-9)
 
 
 def test_modes_outside_the_range_are_an_error() -> None:
@@ -98,7 +98,7 @@ def test_dispatcher_uses_the_classifier_for_labelled_images() -> None:
 
     m = mode_metrics(images_with_labels(torch.arange(120) % 12), SHAPES, classifier_getter=getter)
     assert asked == ["shapes"] and stub.calls == 1
-    assert m["modes"] == 12 and m["kl"] == pytest.approx(0.0, abs=1e-12) and m["num_modes"] == 12
+    assert m["modes"] == 12 and m["reverse_kl"] == pytest.approx(0.0, abs=1e-12) and m["num_modes"] == 12
     m2 = mode_metrics(images_with_labels(torch.zeros(5)), SHAPES, classifier=stub)
     assert m2["modes"] == 1 and asked == ["shapes"]
 

@@ -33,6 +33,6 @@ def test_shapes_classifier_finds_every_mode_of_real_data(tmp_path: Path) -> None
     x, y = fresh.tensors
     assert (clf.predict(x) == y).float().mean() >= 0.95
     m = mode_metrics(x, fresh.info, classifier_getter=lambda name: clf)
-    assert m["modes"] == shapes.NUM_MODES and m["kl"] < 0.05
+    assert m["modes"] == shapes.NUM_MODES and m["reverse_kl"] < 0.05
     one = mode_metrics(x[y == 5], fresh.info, classifier=clf)
-    assert one["modes"] <= 2 and one["kl"] > 0.8 * torch.log(torch.tensor(12.0)).item()
+    assert one["modes"] <= 2 and one["reverse_kl"] > 0.8 * torch.log(torch.tensor(12.0)).item()

@@ -106,6 +106,10 @@ class Unrolled(Mitigation):
         "lr": Option(0.0, "learning rate of the simulated D steps (0: train.lr_d)", minimum=0.0),
     }
 
+    def relative_cost(self) -> float:
+        """Each unrolled step costs about a D update (three with the second-order graph)."""
+        return 1.0 + int(self.opts["steps"]) * (1.5 if self.opts["second_order"] else 0.75)
+
     def discriminator_for_generator(self, discriminator: nn.Module, step: GeneratorStep) -> nn.Module:
         lr = float(self.opts["lr"]) or None
         return unroll(

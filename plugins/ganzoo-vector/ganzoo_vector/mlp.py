@@ -65,6 +65,11 @@ class MLP(ArchitectureSpec):
                        "bias: TensorFlow's default, as in the reference code of the 2D protocol)", choices=INITS),
     }
 
+    cpu_threads = 1  # tiny networks gain nothing from more threads; spinning OpenMP threads slow a busy machine
+
+    def relative_cost(self) -> float:
+        return 0.05 * (float(self.opts["hidden"]) / 128) ** 2
+
     def supports(self, info: DataInfo) -> str | None:
         if info.kind != "vector":
             return f"mlp handles vector data only, not {info.kind} data {info.shape}; try an image architecture such as dcgan"
