@@ -22,7 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ganzoo.config import ALL_SECTIONS, merge, set_dotted
+from ganzoo.config import ALL_SECTIONS, MAX_SEED, merge, set_dotted
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.metrics.catalogue import ENGINE_VALUES, base_name, catalogue, metric_for_value, value_info
 
@@ -84,7 +84,13 @@ def _sets(raw: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+MAX_SEEDS = 1000
+"""Most seeds a suite may ask for (a count, or a list): more would be days of runs, not a typo we should start."""
+
+
 def _seeds(v: Any) -> Any:
+    if isinstance(v, int) and not isinstance(v, bool) and v > MAX_SEEDS:
+        raise ValueError(f"at most {MAX_SEEDS} seeds, got {v}")
     return list(range(v)) if isinstance(v, int) and not isinstance(v, bool) and v > 0 else v
 
 
@@ -99,7 +105,8 @@ Text = Annotated[str, Field(min_length=1)]
 Metrics = Annotated[list[Annotated[str, AfterValidator(_metric)]], Field(min_length=1)]
 StrList = Annotated[list[Text], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 Sets = Annotated[dict[str, Any], AfterValidator(_sets), Field(alias="set")]
-Seeds = Annotated[list[Annotated[int, Field(ge=0)]], BeforeValidator(_seeds), Field(min_length=1), AfterValidator(_distinct)]
+Seeds = Annotated[list[Annotated[int, Field(ge=0, le=MAX_SEED)]], BeforeValidator(_seeds),
+                  Field(min_length=1, max_length=MAX_SEEDS), AfterValidator(_distinct)]
 
 
 class _Schema(BaseModel):
@@ -279,6 +286,8 @@ def load_suite(spec: str | Path) -> Suite:
             text = Path(text_spec).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SuiteError(f"suite file {text_spec!r} does not exist") from None
+        except UnicodeDecodeError:
+            raise SuiteError(f"suite file {text_spec!r} is not a text file (not UTF-8); expected a TOML suite") from None
         except OSError as exc:
             raise SuiteError(f"cannot read suite file {text_spec!r}: {exc.strerror}") from None
         return parse_suite_text(text, source=text_spec)

@@ -76,6 +76,10 @@ def test_parse_tiny_suite(tiny_suite: Path) -> None:
          "published[0]: key 'dataset': 'grid25' is not a dataset of this suite's variants (ring8)"),
         (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n'
                 '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n', "defined twice"),
+        (BASE.replace("name = ", "seeds = 100000000\nname = ", 1) + '[[variants]]\nname = "a"\ndataset = "ring8"\n'
+         'arch = "mlp"\nloss = "ns-gan"\n', "at most 1000 seeds, got 100000000"),
+        (BASE.replace("name = ", "seeds = [0, 18446744073709551616]\nname = ", 1) + '[[variants]]\nname = "a"\n'
+         'dataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n', "less than or equal to 4294967295"),
     ],
 )
 def test_schema_errors_name_the_key(text: str, needle: str) -> None:
@@ -170,3 +174,13 @@ def test_metrics_are_the_registered_metrics_values(monkeypatch: pytest.MonkeyPat
     with pytest.raises(SuiteError, match=r"unknown metric 'mean_gap\[x\]'; known: .*, mean_gap"):
         _parse(BASE.replace('"modes"', '"mean_gap[x]"') + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\n'
                'loss = "ns-gan"\n')
+
+
+@pytest.mark.parametrize("content", [b"\x8a\x00\xff binary", b""])
+def test_binary_or_empty_suite_file_is_one_line(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "s.toml"
+    path.write_bytes(content)
+    with pytest.raises(SuiteError) as exc:
+        load_suite(path)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+
