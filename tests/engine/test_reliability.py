@@ -289,6 +289,9 @@ def test_empty_or_binary_config_file_for_train_is_one_line(tmp_path, content):
     (["--set", "dataset.size=100000000000"], "<= 10000000"),
     (["--set", "train.n_critic=100000"], "<= 100"),
     (["--set", "train.num_samples=100000000"], "<= 4096"),
+    (["--mitigation", "unrolled", "--set", "mitigation.unrolled.steps=100000"], "mitigation.unrolled.steps: invalid value 100000; expected an integer >= 1 and <= 100"),
+    (["--mitigation", "pacgan", "--set", "mitigation.pacgan.pack=100000"], "<= 64"),
+    (["--mitigation", "minibatch-discrimination", "--set", "mitigation.minibatch-discrimination.num_kernels=10000000"], "<= 4096"),
 ])
 def test_absurd_sizes_are_refused_with_the_range(tmp_path, args, expected):
     base = [a for a in RING8_FLAGS]

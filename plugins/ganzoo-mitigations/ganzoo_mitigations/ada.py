@@ -40,8 +40,9 @@ class ADA(Mitigation):
                  "Limited Data (arXiv:2006.06676); operations of Zhao et al. 2020, DiffAugment (arXiv:2006.10738)")
     options = {
         "target": Option(0.6, "target of r_t = E[sign(D(x_real))] (the paper's 0.6)", minimum=0.0, maximum=1.0),
-        "interval": Option(4, "adjust p every this many discriminator updates (the paper's 4)", minimum=1),
-        "speed_images": Option(500_000, "images over which p can move from 0 to 1 (the paper's 500k)", minimum=1),
+        "interval": Option(4, "adjust p every this many discriminator updates (the paper's 4)", minimum=1, maximum=10_000),
+        "speed_images": Option(500_000, "images over which p can move from 0 to 1 (the paper's 500k)", minimum=1,
+                               maximum=10**9),
         "p_init": Option(0.0, "initial augmentation probability p (the paper starts at 0)", minimum=0.0, maximum=1.0),
         "policy": Option("color,translation,cutout", "DiffAugment operations p applies to, comma-separated"),
     }

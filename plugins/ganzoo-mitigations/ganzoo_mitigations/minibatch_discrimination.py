@@ -68,8 +68,8 @@ class MinibatchDiscriminationSpec(Mitigation):
     summary = "minibatch discrimination: D sees how close each sample's features are to the rest of the batch"
     reference = "Salimans et al. 2016, Improved Techniques for Training GANs (arXiv:1606.03498); Improved-GAN code defaults"
     options = {
-        "num_kernels": Option(100, "number of kernels B (Improved-GAN code: 100)", minimum=1),
-        "kernel_dim": Option(5, "dimension C of each kernel (Improved-GAN code: 5)", minimum=1),
+        "num_kernels": Option(100, "number of kernels B (Improved-GAN code: 100)", minimum=1, maximum=4096),
+        "kernel_dim": Option(5, "dimension C of each kernel (Improved-GAN code: 5)", minimum=1, maximum=1024),
     }
 
     def batch_needs(self, ctx: SetupContext) -> BatchNeeds:

@@ -39,7 +39,7 @@ class MinibatchStdDevSpec(Mitigation):
     summary = "minibatch standard deviation: D sees the feature spread of its batch (ProGAN/StyleGAN)"
     reference = "Karras, Aila, Laine & Lehtinen 2018, Progressive Growing of GANs (arXiv:1710.10196); StyleGAN group size 4"
     options = {
-        "group_size": Option(4, "samples per group G, min(G, batch) as in StyleGAN (default 4)", minimum=2),
+        "group_size": Option(4, "samples per group G, min(G, batch) as in StyleGAN (default 4)", minimum=2, maximum=4096),
     }
 
     def batch_needs(self, ctx: SetupContext) -> BatchNeeds:

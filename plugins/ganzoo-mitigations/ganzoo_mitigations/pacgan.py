@@ -14,7 +14,7 @@ class PacGAN(Mitigation):
     name = "pacgan"
     summary = "PacGAN: D sees packs of m samples concatenated on channels (images) or features (vectors)"
     reference = "Lin, Khetan, Fanti & Oh 2018, PacGAN: The power of two samples in GANs (arXiv:1712.04086)"
-    options = {"pack": Option(2, "samples per pack m (the paper's PacGAN2 default; 1 = off)", minimum=1)}
+    options = {"pack": Option(2, "samples per pack m (the paper's PacGAN2 default; 1 = off)", minimum=1, maximum=64)}
 
     def batch_needs(self, ctx: SetupContext) -> BatchNeeds:
         return BatchNeeds(pack=int(self.opts["pack"]))

@@ -29,7 +29,8 @@ class R1(Mitigation):
     batch_norm_ok = False
     options = {
         "gamma": Option(10.0, "penalty weight gamma (the paper's value for most experiments)", minimum=0.0),
-        "every": Option(1, "apply every k steps with weight x k (lazy regularisation, StyleGAN2 uses 16)", minimum=1),
+        "every": Option(1, "apply every k steps with weight x k (lazy regularisation, StyleGAN2 uses 16)", minimum=1,
+                        maximum=10_000),
     }
 
     def discriminator_regularizer(self, step: DiscriminatorStep) -> torch.Tensor | None:

@@ -22,7 +22,7 @@ class R2(Mitigation):
     options = {
         "gamma": Option(10.0, "penalty weight gamma (as r1's default; R3GAN uses 0.05 on CIFAR-10 with r1 at the same value)",
                         minimum=0.0),
-        "every": Option(1, "apply every k steps with weight x k (lazy regularisation)", minimum=1),
+        "every": Option(1, "apply every k steps with weight x k (lazy regularisation)", minimum=1, maximum=10_000),
     }
 
     def discriminator_regularizer(self, step: DiscriminatorStep) -> torch.Tensor | None:

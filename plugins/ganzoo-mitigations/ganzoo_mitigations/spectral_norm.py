@@ -20,7 +20,7 @@ class SpectralNorm(Mitigation):
     summary = "spectral normalisation of every linear/conv layer of the discriminator (optionally the generator)"
     reference = "Miyato, Kataoka, Koyama & Yoshida 2018, Spectral Normalization for GANs (arXiv:1802.05957)"
     options = {
-        "n_power_iterations": Option(1, "power iterations per forward pass (the paper uses 1)", minimum=1),
+        "n_power_iterations": Option(1, "power iterations per forward pass (the paper uses 1)", minimum=1, maximum=100),
         "generator": Option(False, "also normalise the generator's linear/conv layers"),
     }
 

@@ -99,7 +99,7 @@ class Unrolled(Mitigation):
     summary = "unrolled GAN: G's loss goes through D after k simulated D updates (optionally differentiated through)"
     reference = "Metz, Poole, Pfau & Sohl-Dickstein 2017, Unrolled Generative Adversarial Networks (arXiv:1611.02163)"
     options = {
-        "steps": Option(5, "unrolling steps k (the paper's 2D experiments: 5)", minimum=1),
+        "steps": Option(5, "unrolling steps k (the paper's 2D experiments: 5)", minimum=1, maximum=100),
         "second_order": Option(True, "back-propagate through the unrolled updates (the paper); false: first-order, cheaper"),
         "optimizer": Option("adam", "update rule of the simulated D steps (Adam with train.betas, zero moments; or SGD)",
                             choices=("adam", "sgd")),
