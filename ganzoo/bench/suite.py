@@ -34,8 +34,10 @@ metric_info = value_info
 """How a value name reads (direction, label, format): :func:`ganzoo.metrics.catalogue.value_info`, kept
 under this name for the report modules."""
 
-BENCH_DEFAULTS: dict[str, Any] = {"train": {"tensorboard": False}}
-"""Config applied to every bench run below the suite's own ``set`` (TensorBoard is off: the report has the curves)."""
+BENCH_DEFAULTS: dict[str, Any] = {}
+"""Config applied to every bench run below the suite's own ``set`` (none: runs log to TensorBoard as ``train`` does)."""
+OUTPUT_ONLY_KEYS = ("tensorboard",)
+"""``train`` keys that change what a run writes, not what it trains: left out of the run's fingerprint."""
 RESERVED_SET_KEYS = {
     "run.seed": "the bench sets the seed of each run (use `seeds`)", "run.dataset": "use the variant's `dataset` field",
     "run.arch": "use the variant's `arch` field", "run.loss": "use the variant's `loss` field",
@@ -352,6 +354,10 @@ def fingerprint(tree: Mapping[str, Any]) -> str:
     t = copy.deepcopy(dict(tree))
     t.get("run", {}).pop("steps", None)
     t.get("run", {}).pop("device", None)
+    for key in OUTPUT_ONLY_KEYS:
+        t.get("train", {}).pop(key, None)
+    if "train" in t and not t["train"]:
+        del t["train"]
     return hashlib.sha256(json.dumps(t, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

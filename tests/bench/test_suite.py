@@ -27,7 +27,7 @@ def test_parse_tiny_suite(tiny_suite: Path) -> None:
     runs = expand_runs(s, Path("out"))
     assert [r.key for r in runs] == ["gan/seed-0", "lsgan/seed-0", "gan/seed-1", "lsgan/seed-1"]
     assert runs[0].user["run"]["seed"] == 0 and runs[2].user["run"]["seed"] == 1
-    assert runs[0].user["arch"]["hidden"] == 16 and runs[0].user["train"]["tensorboard"] is False
+    assert runs[0].user["arch"]["hidden"] == 16 and "tensorboard" not in runs[0].user.get("train", {})  # logs as train does
     assert runs[0].fingerprint != runs[2].fingerprint
     assert expand_runs(s, Path("out"), steps=99)[0].fingerprint == runs[0].fingerprint  # steps extend, not restart
 
@@ -183,4 +183,14 @@ def test_binary_or_empty_suite_file_is_one_line(tmp_path: Path, content: bytes) 
     with pytest.raises(SuiteError) as exc:
         load_suite(path)
     assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_tensorboard_does_not_change_a_runs_fingerprint() -> None:
+    """Runs of benches made while the bench switched TensorBoard off keep their fingerprint (no retraining)."""
+    from ganzoo.bench.suite import fingerprint
+
+    tree = {"run": {"dataset": "ring8", "seed": 0, "steps": 10}, "arch": {"hidden": 16}}
+    assert fingerprint({**tree, "train": {"tensorboard": False}}) == fingerprint(tree)
+    assert fingerprint({**tree, "train": {"tensorboard": False, "lr_d": 1e-4}}) == fingerprint({**tree, "train": {"lr_d": 1e-4}})
+    assert fingerprint({**tree, "train": {"lr_d": 1e-4}}) != fingerprint(tree)
 
