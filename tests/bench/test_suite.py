@@ -64,7 +64,7 @@ def test_parse_tiny_suite(tiny_suite: Path) -> None:
         ('name = "x"\ndescription = "d"\nmetrics = ["fdi"]\n[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n',
          "unknown metric 'fdi'"),
         (BASE.replace('"modes"', '"kl"') + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n',
-         "metrics[0]: unknown metric 'kl' (renamed 'reverse_kl'); known: fid, "),
+         "metrics[0]: unknown metric 'kl' (renamed 'reverse_kl'); known: "),
         (BASE.replace('"modes"', '"modes[classifier]"') + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\n'
          'loss = "ns-gan"\n', "unknown metric 'modes[classifier]'"),
         (BASE, "missing required key 'variants'"),
