@@ -165,7 +165,7 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
                 ax.text(0.5, 0.5, "no training log", transform=ax.transAxes, ha="center", va="center", color="#999")
                 ax.set_xticks([])
                 ax.set_yticks([])
-            for i, (seed, c) in enumerate(curves[v.name]):
+            for i, (_seed, c) in enumerate(curves[v.name]):
                 if not c:
                     continue
                 ls = ["-", "--", ":", "-."][i % 4]

@@ -36,7 +36,7 @@ class ReferenceRow:
                 "error": self.error}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ReferenceRow":
+    def from_dict(cls, d: Mapping[str, Any]) -> ReferenceRow:
         return cls(str(d["kind"]), str(d["label"]), str(d["description"]), {k: float(v) for k, v in d["metrics"].items()},
                    d.get("error"))
 

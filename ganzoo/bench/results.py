@@ -38,7 +38,7 @@ class Stat:
     ci_high: float | None = None
 
     @classmethod
-    def of(cls, values: Sequence[float | None]) -> "Stat":
+    def of(cls, values: Sequence[float | None]) -> Stat:
         xs = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
         if not xs:
             return cls(xs)
