@@ -605,6 +605,11 @@ class MetricContext:
     device: torch.device
     sample_class: Callable[[int, int], torch.Tensor] | None = None
     """``sample_class(n, k)``: ``n`` samples of class ``k`` (conditional generators only), else None."""
+    data_root: Path | None = None
+    """Where the dataset's files are (``--data-root``; None: the dataset's default), e.g. for training the
+    domain classifier with :func:`ganzoo.metrics.classifier.get_classifier`."""
+    dataset_options: Mapping[str, Any] = field(default_factory=dict)
+    """The options the generator's dataset was built with (``dataset.*`` of the run)."""
 
 
 class MetricSpec(Component):

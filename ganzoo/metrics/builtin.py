@@ -1,5 +1,6 @@
 """The built-in metrics, registered through the ``ganzoo`` entry point like a third party's: FID, IS,
-KID and precision/recall through torch-fidelity, and mode coverage. :func:`ganzoo.metrics.evaluate.evaluate`
+KID and precision/recall through torch-fidelity, mode coverage, and the classification accuracy of a
+conditional generator's samples (``cas``, computed by itself). :func:`ganzoo.metrics.evaluate.evaluate`
 computes the torch-fidelity ones in one call over shared features (:class:`FidelityMetric`) and the mode
 metrics by the dataset's mode protocol (:class:`ModeCoverage`)."""
 
@@ -79,7 +80,55 @@ class ModeCoverage(MetricSpec):
         raise NotImplementedError("modes is computed by ganzoo.metrics.evaluate by the dataset's mode protocol")
 
 
-BUILTIN_METRICS = (FID(), InceptionScore(), KID(), PrecisionRecall(), ModeCoverage())
+class ClassificationAccuracy(MetricSpec):
+    """GAN-test: the domain classifier's accuracy on samples of each class of a class-conditional
+    generator (``n / num_classes`` samples per class, drawn with ``ctx.sample_class``). High when each
+    class's samples look like real images of that class; about ``1 / num_classes`` when the generator
+    ignores its labels. Per-class accuracies are recorded as ``cas_class_K``, with the classifier's own
+    held-out accuracy on real data (``classifier_accuracy``, the ceiling to read ``cas`` against)."""
+
+    name = "cas"
+    summary = "classification accuracy of generated samples of each class (GAN-test; conditional generators)"
+    reference = "Shmelkov et al. 2018, How good is my GAN? (GAN-test, arXiv:1807.09499)"
+    values: ClassVar[Mapping[str, MetricValue]] = {"cas": MetricValue("max", "CAS", percent=True, fmt=".1f")}
+    default_num_samples: ClassVar[int] = 10_000
+
+    def applies(self, info: DataInfo) -> str | None:
+        if info.kind != "image":
+            return f"cas scores images; dataset {info.name!r} is {info.kind} data"
+        if not info.num_classes:
+            return f"cas needs labelled data; dataset {info.name!r} has no classes (num_classes is unset)"
+        return None
+
+    def compute(self, ctx: MetricContext) -> Mapping[str, float]:
+        from ganzoo.errors import GanzooError
+        from ganzoo.metrics.classifier import get_classifier
+
+        info = ctx.info
+        reason = self.applies(info)
+        if reason:
+            raise GanzooError(reason)
+        if ctx.sample_class is None:
+            raise GanzooError("cas needs a class-conditional generator; this one has no class labels input")
+        num_classes = int(info.num_classes or 0)
+        per_class = max(1, (ctx.num_samples or self.default_num_samples) // num_classes)
+        clf = get_classifier(info.name, stacked=info.stacked, data_root=ctx.data_root,
+                             dataset_options=dict(ctx.dataset_options), device=str(ctx.device))
+        if clf.num_classes != num_classes:
+            raise GanzooError(f"cas: the domain classifier of {info.name!r} has {clf.num_classes} classes; "
+                              f"the generator has {num_classes}")
+        out: dict[str, float] = {}
+        correct = 0
+        for k in range(num_classes):
+            pred = clf.predict(ctx.sample_class(per_class, k)).cpu()
+            hits = int((pred == k).sum())
+            correct += hits
+            out[f"cas_class_{k}"] = hits / per_class
+        return {"cas": correct / (per_class * num_classes), **out, "num_per_class": float(per_class),
+                "classifier_accuracy": float(clf.accuracy)}
+
+
+BUILTIN_METRICS = (FID(), InceptionScore(), KID(), PrecisionRecall(), ModeCoverage(), ClassificationAccuracy())
 
 
 @hookimpl

@@ -126,6 +126,7 @@ def plugin_results(source: GeneratorSource, specs: Sequence[MetricSpec], *, num_
         real=real_samples(info, source.dataset_options, data_root, host),
         num_samples=num_samples, seed=seed, device=torch.device(device),
         sample_class=class_sampler(source, seed, batch_size, device) if source.num_classes else None,
+        data_root=data_root, dataset_options=dict(source.dataset_options),
     )
     out: list[MetricResult] = []
     for spec in specs:
