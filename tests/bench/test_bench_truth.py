@@ -234,7 +234,8 @@ def test_a_bench_run_logs_its_hyperparameters_and_metrics_to_tensorboard(tmp_pat
     hp = {k: (v.string_value or v.number_value) for k, v in session.hparams.items()}
     assert hp["suite"] == "tiny" and hp["variant"] == "lsgan" and hp["run.loss"] == "lsgan" and hp["arch.hidden"] == 16
 
-    off = expand_runs(parse_suite_text(SUITE, source="tiny.toml"), tmp_path / "off", device="cpu")[0]
+    off_suite = SUITE.replace('"dataset.size" = 2000', '"dataset.size" = 2000, "train.tensorboard" = false')
+    off = expand_runs(parse_suite_text(off_suite, source="tiny.toml"), tmp_path / "off", device="cpu")[0]
     off.run_dir.mkdir(parents=True)
     write_run_config(off.run_dir, config_mod.resolve(off.user))
     assert not log_to_tensorboard(off, {"modes": 7.0}) and not (off.run_dir / "tb").exists()

@@ -110,10 +110,12 @@ def test_builtin_suites_are_valid() -> None:
         s = load_suite(name)
         validate_components(s)
         assert s.description and s.estimate and s.protocol, name
+    # The default suite (issue 17): a plain baseline against mitigations on ring8, with enough seeds for
+    # 95 % intervals to separate them (its design search is in benchmarks/RESULTS.md).
     quick = load_suite("quick")
-    assert len(quick.variants) >= 6 and len(quick.seeds) == 2
-    assert {"ring8", "grid25", "shapes"} <= set(quick.datasets)
-    assert any(v.mitigations for v in quick.variants)
+    assert len(quick.variants) >= 3 and len(quick.seeds) >= 5
+    assert "ring8" in quick.datasets
+    assert any(not v.mitigations for v in quick.variants) and any(v.mitigations for v in quick.variants)
 
 
 def test_cli_bad_suite_file_exits_2_with_one_line(tmp_path: Path) -> None:
