@@ -10,6 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo import (
+    MetricContext,
+    MetricSpec,
+    MetricValue,
     ArchitectureSpec,
     BatchContext,
     DataInfo,
@@ -100,11 +103,25 @@ class ScratchMitigation(MitigationSpec):
         return x + self.opts["std"] * torch.randn_like(x)
 
 
+class ScratchMetric(MetricSpec):
+    """Distance between the means of generated and real samples."""
+
+    name = "scratch-metric"
+    summary = "distance between generated and real means"
+    reference = "test"
+    values = {"mean_gap": MetricValue("min", "mean gap")}
+
+    def compute(self, ctx: MetricContext) -> dict[str, float]:
+        n = ctx.num_samples or 64
+        return {"mean_gap": float((ctx.sample(n).flatten(1).mean(0) - ctx.real(n).flatten(1).mean(0)).norm())}
+
+
 GOOD = {
     "architecture": ScratchArch,
     "loss": ScratchLoss,
     "dataset": ScratchDataset,
     "mitigation": ScratchMitigation,
+    "metric": ScratchMetric,
 }
 
 # --------------------------------------------------------------------------- broken variants
