@@ -46,14 +46,15 @@ def finished_run(tmp_path_factory):
 )
 def test_train_bad_input(args, expected, tmp_path):
     out = tmp_path / "run"
-    result = _invoke("train", "--dataset", "ring8", "--quiet", "--out", str(out), *args)
+    result = _invoke("train", "--dataset", "ring8", "--arch", "mlp", "--loss", "ns-gan", "--quiet", "--out", str(out), *args)
     _assert_one_line_error(result, expected)
     assert not (out / "checkpoints").exists()
 
 
 def test_train_out_pointing_at_an_existing_run(finished_run):
     before = sorted(p.name for p in (finished_run / "checkpoints").iterdir())
-    result = _invoke("train", "--dataset", "ring8", "--steps", "2", "--quiet", "--out", str(finished_run))
+    result = _invoke("train", "--dataset", "ring8", "--arch", "mlp", "--loss", "ns-gan", "--steps", "2", "--quiet",
+                     "--out", str(finished_run))
     _assert_one_line_error(result, "already holds a run")
     assert f"ganzoo resume {finished_run}" in result.stderr
     assert sorted(p.name for p in (finished_run / "checkpoints").iterdir()) == before
