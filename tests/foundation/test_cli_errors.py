@@ -22,7 +22,8 @@ from tests.conftest import run_ganzoo
     ],
 )
 def test_bad_config_one_line_error(args, expected, tmp_path):
-    result = run_ganzoo("train", "--dataset", "ring8", "--quiet", "--out", str(tmp_path / "r"), *args, cwd=tmp_path)
+    result = run_ganzoo("train", "--dataset", "ring8", "--arch", "mlp", "--loss", "ns-gan", "--quiet", "--out",
+                        str(tmp_path / "r"), *args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
@@ -39,7 +40,7 @@ def test_bad_toml_file(tmp_path):
 
 def test_config_file_unknown_key_named(tmp_path):
     cfg = tmp_path / "run.toml"
-    cfg.write_text("[train]\nlearning_rate = 3\n")
+    cfg.write_text('[run]\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n[train]\nlearning_rate = 3\n')
     result = run_ganzoo("train", "--config", str(cfg), "--quiet")
     assert result.returncode == 2 and "unknown config key train.learning_rate" in result.stderr
 
