@@ -1,5 +1,5 @@
 """The built-in metrics, registered through the ``ganzoo`` entry point like a third party's: FID, IS,
-KID and precision/recall through torch-fidelity, mode coverage, and the classification accuracy of a
+KID and precision/recall through torch-fidelity, intra-class FID of conditional generators, mode coverage, and the classification accuracy of a
 conditional generator's samples (``cas``, computed by itself). :func:`ganzoo.metrics.evaluate.evaluate`
 computes the torch-fidelity ones in one call over shared features (:class:`FidelityMetric`) and the mode
 metrics by the dataset's mode protocol (:class:`ModeCoverage`)."""
@@ -56,6 +56,25 @@ class PrecisionRecall(FidelityMetric):
         "recall": MetricValue("max", "recall"),
         "f_score": MetricValue("max", "F-score"),
     }
+
+
+class IntraClassFID(FidelityMetric):
+    """Intra-class FID of a class-conditional generator: the mean over classes of the FID between that
+    class's generated samples (``n / num_classes``, drawn with its label) and that class's real images;
+    computed by :mod:`ganzoo.metrics.intraclass` in the evaluation's feature space, per-class values in
+    the protocol as ``ifid_class_K``."""
+
+    name = "ifid"
+    summary = "intra-class FID: mean over classes of per-class FID (conditional generators on labelled data)"
+    reference = "Miyato & Koyama 2018, cGANs with Projection Discriminator (arXiv:1802.05637)"
+    values: ClassVar[Mapping[str, MetricValue]] = {"ifid": MetricValue("min", "intra-FID", fmt=".1f")}
+
+    def applies(self, info: DataInfo) -> str | None:
+        if info.kind != "image":
+            return f"ifid scores images; dataset {info.name!r} is {info.kind} data"
+        if not info.num_classes:
+            return f"ifid needs labelled data; dataset {info.name!r} has no classes (num_classes is unset)"
+        return None
 
 
 class ModeCoverage(MetricSpec):
@@ -125,10 +144,11 @@ class ClassificationAccuracy(MetricSpec):
             correct += hits
             out[f"cas_class_{k}"] = hits / per_class
         return {"cas": correct / (per_class * num_classes), **out, "num_per_class": float(per_class),
+                "num_generated": float(per_class * num_classes),
                 "classifier_accuracy": float(clf.accuracy)}
 
 
-BUILTIN_METRICS = (FID(), InceptionScore(), KID(), PrecisionRecall(), ModeCoverage(), ClassificationAccuracy())
+BUILTIN_METRICS = (FID(), InceptionScore(), KID(), PrecisionRecall(), IntraClassFID(), ModeCoverage(), ClassificationAccuracy())
 
 
 @hookimpl

@@ -17,15 +17,16 @@ import torch
 
 from ganzoo import __version__
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.metrics.builtin import FidelityMetric, ModeCoverage
+from ganzoo.metrics.builtin import FidelityMetric, IntraClassFID, ModeCoverage
 from ganzoo.metrics.catalogue import metric_names
 from ganzoo.metrics.fidelity import Extractor, MetricResult, fidelity_metrics, resolve_extractor, torch_fidelity_version
-from ganzoo.metrics.sources import FidelityGenerator, GeneratorSource
+from ganzoo.metrics.sources import FidelityGenerator, GeneratorSource, class_sampler
 from ganzoo.plugins import get_host
 from ganzoo.specs import DataInfo, MetricContext, MetricSpec
 from ganzoo.metrics.modes import default_num_samples, mode_metrics, mode_protocol
 from ganzoo.metrics.classifier import get_classifier
 from ganzoo.metrics.reference import make_reference
+from ganzoo.metrics.intraclass import ifid_unusable, intra_class_fid
 
 __all__ = [
     "DEFAULT_NUM_SAMPLES",
@@ -96,24 +97,6 @@ def real_samples(info: DataInfo, dataset_options: dict[str, Any], data_root: Pat
         return torch.stack([data.dataset[int(i)][0] for i in idx]).float()
 
     return real
-
-
-def class_sampler(source: GeneratorSource, seed: int, batch_size: int,
-                  device: str | torch.device) -> Callable[[int, int], torch.Tensor]:
-    """``sample_class(n, k)``: ``n`` samples of class ``k`` of a conditional generator (seeded per class)."""
-
-    @torch.no_grad()
-    def sample_class(n: int, k: int) -> torch.Tensor:
-        if not 0 <= k < source.num_classes:
-            raise GanzooError(f"class {k}: expected 0..{source.num_classes - 1}")
-        out = []
-        for z, _ in source.latents(n, seed + 7919 * (k + 1)):
-            for i in range(0, z.shape[0], batch_size):
-                zb = z[i : i + batch_size].to(device)
-                out.append(source.generate(zb, torch.full((zb.shape[0],), k, dtype=torch.long, device=zb.device)).float().cpu())
-        return torch.cat(out)
-
-    return sample_class
 
 
 def plugin_results(source: GeneratorSource, specs: Sequence[MetricSpec], *, num_samples: int | None, seed: int,
@@ -194,7 +177,7 @@ def evaluate(
     host: Any = None,
     extractor: Extractor | None = None,
 ) -> EvalReport:
-    """Score ``source`` on ``metrics`` (any of fid, isc, kid, prc, modes)."""
+    """Score ``source`` on ``metrics`` (fid, isc, kid, prc, ifid, modes or a plugin's metric)."""
     start = time.perf_counter()
     metrics = parse_metrics(metrics, host)
     registry = get_host_for(host).metrics
@@ -208,6 +191,11 @@ def evaluate(
     if image_metrics and info.kind != "image":
         raise GanzooError(f"--metrics {','.join(image_metrics)}: FID/IS/KID/PRC apply to images, and dataset "
                           f"{info.name!r} is {info.kind} data; use --metrics modes")
+    intra = [m for m in image_metrics if isinstance(registry.get(m), IntraClassFID)]
+    if intra:
+        reason = ifid_unusable(info, source.num_classes)
+        if reason:
+            raise GanzooError(f"--metrics {intra[0]}: {reason}")
     own = [registry.get(m) for m in metrics if not isinstance(registry.get(m), (FidelityMetric, ModeCoverage))]
     for spec in own:
         reason = spec.applies(info)
@@ -222,11 +210,18 @@ def evaluate(
         classifier = ext.classifier
         ref = make_reference(reference, info, dataset_options=source.dataset_options, data_root=data_root,
                              num_reference=num_reference, host=host, tag=ext.cache_tag)
-        results += fidelity_metrics(
-            FidelityGenerator(source), ref, image_metrics, ext, num_samples=num_samples or DEFAULT_NUM_SAMPLES,
-            seed=seed, batch_size=batch_size, device=device, prc_neighborhood=prc_neighborhood,
-            verbose=not quiet, resolution=info.resolution,
+        fidelity = fidelity_metrics(
+            FidelityGenerator(source), ref, [m for m in image_metrics if m not in intra], ext,
+            num_samples=num_samples or DEFAULT_NUM_SAMPLES, seed=seed, batch_size=batch_size, device=device,
+            prc_neighborhood=prc_neighborhood, verbose=not quiet, resolution=info.resolution,
         )
+        if source.num_classes:  # torch-fidelity passes G a label drawn uniformly at random for each sample
+            for r in fidelity:
+                r.protocol["class_sampling"] = f"uniform at random over the {source.num_classes} classes"
+        results += fidelity
+        if intra:
+            results.append(intra_class_fid(source, ext, num_samples=num_samples or DEFAULT_NUM_SAMPLES, seed=seed,
+                                           batch_size=batch_size, device=device, data_root=data_root, host=host))
     if own:
         results += plugin_results(source, own, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
                                   data_root=data_root, host=host)

@@ -27,6 +27,7 @@ from ganzoo.plugins import get_host
 
 __all__ = [
     "GeneratorSource",
+    "class_sampler",
     "FidelityGenerator",
     "UInt8Images",
     "LazyDataset",
@@ -119,6 +120,24 @@ class GeneratorSource:
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": self.path, "step": self.step, "ema": self.used_ema,
                 "dataset": self.info.name, **self.extra}
+
+
+def class_sampler(source: GeneratorSource, seed: int, batch_size: int,
+                  device: str | torch.device) -> Callable[[int, int], torch.Tensor]:
+    """``sample_class(n, k)``: ``n`` samples of class ``k`` of a conditional generator (seeded per class)."""
+
+    @torch.no_grad()
+    def sample_class(n: int, k: int) -> torch.Tensor:
+        if not 0 <= k < source.num_classes:
+            raise GanzooError(f"class {k}: expected 0..{source.num_classes - 1}")
+        out = []
+        for z, _ in source.latents(n, seed + 7919 * (k + 1)):
+            for i in range(0, z.shape[0], batch_size):
+                zb = z[i : i + batch_size].to(device)
+                out.append(source.generate(zb, torch.full((zb.shape[0],), k, dtype=torch.long, device=zb.device)).float().cpu())
+        return torch.cat(out)
+
+    return sample_class
 
 
 def _module_forward(G: nn.Module) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
