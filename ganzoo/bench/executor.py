@@ -1,14 +1,12 @@
-"""The local executor: each run is a ``python -m ganzoo.bench.worker`` subprocess (its stdout and
-stderr are the run's ``bench.log``), at most ``workers`` at a time through a thread pool.
-
-A run whose process dies (segfault, out of memory) fails alone. Ctrl-C reaches the runs too (one
-process group); on Ctrl-C or SIGTERM no new run starts, running ones are sent SIGTERM (they
-checkpoint and report ``interrupted``, so rerunning the bench resumes them) and are waited for
-``grace`` seconds; a second Ctrl-C stops waiting.
-"""
+"""Where bench runs execute. :class:`Executor` keeps at most ``workers`` runs in flight and stops cleanly:
+on Ctrl-C or SIGTERM no new run starts, running ones are asked to stop (they checkpoint and report
+``interrupted``, so rerunning the bench resumes them) and waited for ``grace`` seconds, then killed; a
+second signal stops waiting. :class:`LocalExecutor` runs each run in a ``python -m ganzoo.bench.worker``
+subprocess (its output is the run's ``bench.log``): a run whose process dies fails alone."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pickle
@@ -16,9 +14,9 @@ import queue
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from ganzoo.bench.suite import RunSpec
@@ -28,29 +26,72 @@ DoneFn = Callable[[RunSpec, "dict[str, Any]"], None]
 """``on_done(spec, record)``: called in the bench's main thread as each run ends."""
 
 
-class Stop(Exception):
-    """SIGTERM received by the bench process."""
+class _Signals:
+    """Counts SIGINT/SIGTERM instead of raising in the handler (an exception raised while Ray's C++ code
+    waits breaks the driver); the executor checks :attr:`count` between short waits."""
+
+    def __init__(self) -> None:
+        self.count, self._old = 0, dict[int, Any]()
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread
+                self._old[sig] = signal.signal(sig, lambda *_: setattr(self, "count", self.count + 1))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
-@contextlib.contextmanager
-def stop_on_sigterm() -> Any:
-    """Raise :class:`Stop` in the main thread on SIGTERM (Ctrl-C raises KeyboardInterrupt)."""
+class Executor:
+    """Runs :class:`RunSpec` s in the order given through :meth:`_submit` (a future per run)."""
 
-    def raise_stop(signum: int, frame: Any) -> None:
-        raise Stop()
+    workers: int | None = None  # runs in flight at most (None: no limit)
+    grace, tick, interrupted = 60.0, 1.0, False
 
-    old = None
-    with contextlib.suppress(ValueError):  # not the main thread
-        old = signal.signal(signal.SIGTERM, raise_stop)
-    try:
-        yield
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGTERM, old)
+    def _submit(self, spec: RunSpec) -> Future:
+        raise NotImplementedError
+
+    def _record(self, spec: RunSpec, fut: Future) -> dict[str, Any] | None:
+        """The record of a run whose future is done (None: it never started)."""
+        raise NotImplementedError
+
+    def _stop(self, *, kill: bool) -> None:
+        """Ask the running runs to stop (checkpointing), or kill them."""
+
+    def run(self, specs: Sequence[RunSpec], on_done: DoneFn) -> dict[str, dict[str, Any]]:
+        """Execute ``specs`` and return ``{spec.key: record}`` (runs never started are left out)."""
+        results: dict[str, dict[str, Any]] = {}
+        pending, inflight = collections.deque(specs), dict[Future, RunSpec]()
+
+        def finish(done: Iterable[Future]) -> None:
+            for fut in done:
+                spec = inflight.pop(fut)
+                record = self._record(spec, fut)
+                if record is not None:
+                    results[spec.key] = record
+                    on_done(spec, record)
+
+        with _Signals() as signals:
+            while (pending or inflight) and not signals.count:
+                while pending and (self.workers is None or len(inflight) < self.workers):
+                    spec = pending.popleft()
+                    inflight[self._submit(spec)] = spec
+                finish(wait(inflight, self.tick, FIRST_COMPLETED).done)
+            if signals.count:
+                self.interrupted, seen = True, signals.count
+                self._stop(kill=False)
+                deadline = time.monotonic() + self.grace
+                while inflight and time.monotonic() < deadline and signals.count <= seen:
+                    finish(wait(inflight, 0.5, FIRST_COMPLETED).done)
+                self._stop(kill=True)
+                finish(wait(inflight).done)
+        return results
 
 
-class LocalExecutor:
-    """Runs :class:`RunSpec` s in worker subprocesses, ``workers`` at a time, in the order given."""
+class LocalExecutor(Executor):
+    """Worker subprocesses on this machine; on CUDA one run per GPU at a time."""
 
     def __init__(self, workers: int, device: str = "cpu", gpus: Sequence[int] = (), *, grace: float = 60.0) -> None:
         self.workers, self.device, self.grace = max(1, workers), device, grace
@@ -58,14 +99,17 @@ class LocalExecutor:
         self.use_gpus = bool(gpus)
         for i in range(self.workers if gpus else 0):
             self.gpus.put(gpus[i % len(gpus)])
-        self.interrupted = False
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._stop = threading.Event()
 
-    def _one(self, spec: RunSpec) -> dict[str, Any] | None:
-        if self._stop.is_set():
-            return None
-        gpu = self.gpus.get() if self.use_gpus else None  # a free GPU: one run per GPU at a time
+    def run(self, specs: Sequence[RunSpec], on_done: DoneFn) -> dict[str, dict[str, Any]]:
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="ganzoo-bench") as self._pool:
+            return super().run(specs, on_done)
+
+    def _submit(self, spec: RunSpec) -> Future:
+        return self._pool.submit(self._one, spec)
+
+    def _one(self, spec: RunSpec) -> int:
+        gpu = self.gpus.get() if self.use_gpus else None  # a free GPU
         env = {**os.environ, "OMP_NUM_THREADS": str(spec.threads or 1), "MKL_NUM_THREADS": str(spec.threads or 1)}
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)
@@ -79,48 +123,16 @@ class LocalExecutor:
         finally:
             if gpu is not None:
                 self.gpus.put(gpu)
-        record = read_record(spec.run_dir)
-        if proc.returncode in (0, 130) and record.get("status") not in (None, "running"):
+        return proc.returncode
+
+    def _record(self, spec: RunSpec, fut: Future) -> dict[str, Any]:
+        code, record = fut.result(), read_record(spec.run_dir)
+        if code in (0, 130) and record.get("status") not in (None, "running"):
             return record
-        code = proc.returncode
         how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        return lost_record(spec, "interrupted" if self.interrupted else "failed",
-                           f"the worker process died ({how}); out of memory?")
+        return lost_record(spec, "interrupted" if self.interrupted else "failed", f"the worker process died ({how}); out of memory?")
 
-    def run(self, specs: Sequence[RunSpec], on_done: DoneFn) -> dict[str, dict[str, Any]]:
-        """Execute ``specs`` and return ``{spec.key: record}`` (runs never started are left out)."""
-        results: dict[str, dict[str, Any]] = {}
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ganzoo-bench")
-        futures: dict[Future, RunSpec] = {pool.submit(self._one, s): s for s in specs}
-
-        def take(fut: Future) -> None:
-            record = fut.result()
-            if record is not None:
-                results[futures[fut].key] = record
-                on_done(futures[fut], record)
-
-        try:
-            with stop_on_sigterm():
-                try:
-                    for fut in as_completed(futures):
-                        take(fut)
-                except (KeyboardInterrupt, Stop):
-                    self.interrupted = True
-                    self._stop.set()
-                    for fut in futures:
-                        fut.cancel()
-                    self._signal(kill=False)
-                    running = [f for f in futures if not f.cancelled() and futures[f].key not in results]
-                    with contextlib.suppress(KeyboardInterrupt, Stop):  # a second Ctrl-C: stop waiting
-                        wait(running, timeout=self.grace)
-                    self._signal(kill=True)
-                    for fut in wait(running).done:
-                        take(fut)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return results
-
-    def _signal(self, *, kill: bool) -> None:
+    def _stop(self, *, kill: bool) -> None:
         for proc in list(self._procs.values()):
             if proc.poll() is None:
                 with contextlib.suppress(OSError):

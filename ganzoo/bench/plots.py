@@ -1,15 +1,8 @@
-"""Figures of a bench report (matplotlib, Agg), each returned as PNG bytes.
-
-- :func:`metrics_figure`: per metric, each variant's mean (bar), ± std (error bar), every seed
-  (points) and the published value where the suite has one (diamond);
-- :func:`loss_figure`: D and G losses over training, one panel per variant, seeds overlaid;
-- :func:`samples_2d_figure`: generated 2D samples over the real data, variants × seeds.
-"""
+"""Figures of a bench report (matplotlib, Agg), each returned as PNG bytes."""
 
 from __future__ import annotations
 
 import io
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,9 +13,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
+from ganzoo.bench.evaluation import SAMPLES_FILE  # noqa: E402
+from ganzoo.bench.references import real_data  # noqa: E402
 from ganzoo.bench.results import BenchResults, VariantResult  # noqa: E402
-from ganzoo.bench.suite import metric_info  # noqa: E402
+from ganzoo.bench.worker import metric_rows  # noqa: E402
+from ganzoo.engine.samples import grid_png  # noqa: E402
+from ganzoo.metrics.catalogue import value_info as metric_info  # noqa: E402
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
 DPI = 110
@@ -112,8 +110,6 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
         axes[0][0].set_yticklabels([v.label for v in group])
         axes[0][0].set_ylim(-0.6, n - 0.4)
         fig.tight_layout()
-        from matplotlib.lines import Line2D
-
         handles, labels = [], []
         if marked:
             handles.append(Line2D([], [], marker="D", linestyle="none", markerfacecolor="white", markeredgecolor="#111", markersize=6))
@@ -130,22 +126,8 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
 
 
 def _read_curves(run_dir: Path) -> dict[str, np.ndarray]:
-    rows = []
-    try:
-        for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    except OSError:
-        return {}
-    if not rows:
-        return {}
-    out = {"step": np.array([float(r.get("step", 0)) for r in rows])}
-    for key in ("loss_d", "loss_g", "penalty"):
-        if any(key in r for r in rows):
-            out[key] = np.array([float(r.get(key, math.nan)) for r in rows])
-    return out
+    rows = metric_rows(run_dir)
+    return {k: np.array([float(r.get(k, math.nan)) for r in rows]) for k in ("step", "loss_d", "loss_g")} if rows else {}
 
 
 def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
@@ -183,43 +165,22 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
         return _png(fig)
 
 
-def _real_samples(dataset: str, run_dir: Path, n: int) -> tuple[Any, Any]:
-    """(up to ``n`` real samples as a tensor, DataInfo) of ``dataset`` as configured in ``run_dir``."""
+def _real_samples(run_dir: Path, n: int) -> tuple[Any, Any]:
+    """(up to ``n`` real samples as a float tensor, DataInfo) of the dataset as configured in ``run_dir``."""
     import torch
 
-    from ganzoo.rundir import read_run_config
-    from ganzoo.plugins import get_host
-
-    cfg = read_run_config(run_dir)
-    spec = get_host().datasets.get(dataset).with_options(cfg.dataset, prefix="dataset")
-    root = cfg.run.get("data_root") or None
-    data = spec.build(data_root=Path(root) if root else None, seed=int(cfg.run["seed"]))
-    x = data.tensors[0] if data.tensors is not None else None
-    if x is None:
-        x = torch.stack([data.dataset[i][0] for i in range(min(n, len(data.dataset)))])
-    return x[:n], data.info
+    data = real_data(run_dir)
+    x = data.tensors[0] if data.tensors is not None else torch.stack([data.dataset[i][0] for i in range(min(n, len(data.dataset)))])
+    return x[:n].float(), data.info
 
 
 def real_images_png(dataset: str, run_dir: Path, n: int = 64) -> bytes:
-    """A grid of ``n`` real images, to compare with the generated ones."""
-    from ganzoo.engine.samples import grid_png
-
-    x, _ = _real_samples(dataset, run_dir, n)
-    return grid_png(x.float(), nrow=8)
-
-
-def _real_data(dataset: str, run_dir: Path) -> tuple[np.ndarray, np.ndarray | None, float | None]:
-    """Real points (up to 4,000), mixture centres and std of a 2D dataset, as configured in ``run_dir``."""
-    x, info = _real_samples(dataset, run_dir, 4000)
-    pts = x.float().numpy()
-    centres = np.array(info.mode_centres, dtype=float) if info.mode_centres else None
-    return pts, centres, info.mode_std
+    """A grid of ``n`` real images of ``dataset`` (as configured in ``run_dir``), to compare with the generated ones."""
+    return grid_png(_real_samples(run_dir, n)[0], nrow=8)
 
 
 def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: int = 5) -> bytes | None:
     """Generated samples (coloured: high quality; grey: not) over real samples (light), variants × seeds."""
-    from ganzoo.bench.evaluation import SAMPLES_FILE
-
     group = res.by_dataset()[dataset]
     colors = variant_colors(res)
     panels: list[list[tuple[dict[str, Any], np.ndarray | None]]] = []
@@ -235,7 +196,8 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
         panels.append(row)
     if any_run is None:
         return None
-    real, centres, std = _real_data(dataset, any_run)
+    x, info = _real_samples(any_run, 4000)
+    real, centres, std = x.numpy(), np.array(info.mode_centres, dtype=float) if info.mode_centres else None, info.mode_std
     lo = real.min(axis=0) if centres is None else centres.min(axis=0)
     hi = real.max(axis=0) if centres is None else centres.max(axis=0)
     pad = 0.18 * float(max(hi - lo))

@@ -1,7 +1,6 @@
-"""Progress of a bench: a tqdm bar on stderr (as ``train`` and ``eval`` show theirs), weighted by each
-run's estimated cost so that tqdm's rate and time left account for long and short runs, and one
-line per finished run. A run stopped by Ctrl-C is not done: it is named but not counted, and the bar
-does not advance for it."""
+"""Progress of a bench: a tqdm bar weighted by each run's estimated cost (so its rate and time left account
+for long and short runs) and one line per finished run. A run stopped by Ctrl-C is not done: it is named
+but not counted, and the bar does not advance for it."""
 
 from __future__ import annotations
 
@@ -9,7 +8,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from ganzoo.bench.suite import RunSpec, metric_info
+from tqdm.auto import tqdm
+
+from ganzoo.bench.suite import RunSpec
+from ganzoo.metrics.catalogue import value_info
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -20,21 +22,11 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
-def _summary(record: Mapping[str, Any]) -> str:
-    parts = []
-    for k, v in list(record.get("metrics", {}).items())[:3]:
-        info = metric_info(k)
-        parts.append(f"{k} {format(v * (100 if info.percent else 1), info.fmt)}{'%' if info.percent else ''}")
-    return ", ".join(parts)
-
-
 class Progress:
     """``on_done(spec, record)`` advances the bar by the run's cost and prints the run's outcome."""
 
     def __init__(self, specs: Sequence[RunSpec], costs: Mapping[str, float], *, quiet: bool = False,
                  stream: IO[str] | None = None, title: str = "bench") -> None:
-        from tqdm.auto import tqdm
-
         self.units = {s.key: max(1, round(costs[s.key] * 100)) for s in specs}  # integers: no rounding drift
         self.title, self.n, self.done, self.failed, self.stopped = title, len(specs), 0, 0, 0
         self.bar = tqdm(total=sum(self.units.values()), desc=self._status(), file=stream or sys.stderr,
@@ -42,20 +34,18 @@ class Progress:
                         bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
 
     def _status(self) -> str:
-        """``bench quick 3/18 runs · 1 failed · 2 stopped``: the counts, without separators tqdm adds its own to."""
-        parts = [f"{self.title} {self.done}/{self.n} runs"]
-        parts += [f"{self.failed} failed"] * bool(self.failed) + [f"{self.stopped} stopped"] * bool(self.stopped)
-        return " · ".join(parts)
+        """``bench quick 3/18 runs · 1 failed · 2 stopped``: no commas, which tqdm adds its own to."""
+        counts = [f"{self.failed} failed"] * bool(self.failed) + [f"{self.stopped} stopped"] * bool(self.stopped)
+        return " · ".join([f"{self.title} {self.done}/{self.n} runs", *counts])
 
     def on_done(self, spec: RunSpec, record: Mapping[str, Any]) -> None:
         status, took = record.get("status"), fmt_duration(record.get("seconds"))
         finished = status in ("completed", "failed")
-        self.done += finished
-        self.failed += status == "failed"
-        self.stopped += not finished
+        self.done, self.failed, self.stopped = self.done + finished, self.failed + (status == "failed"), self.stopped + (not finished)
         n = f"[{self.done:>{len(str(self.n))}}/{self.n}]"
         if status == "completed":
-            line = f"{n} ok      {spec.key} ({took}): {_summary(record)}"
+            summary = ", ".join(f"{k} {value_info(k).text(v)}" for k, v in list(record.get("metrics", {}).items())[:3])
+            line = f"{n} ok      {spec.key} ({took}): {summary}"
         elif status == "failed":
             line = f"{n} FAILED  {spec.key} ({took}): {record.get('error', '')}"
         else:

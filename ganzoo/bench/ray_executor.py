@@ -1,37 +1,26 @@
-"""Bench runs as Ray tasks: ``ganzoo bench --executor ray [--address ADDR]``.
-
-Each run is one ``ray.remote`` task (``num_gpus=1`` on CUDA, else ``num_cpus`` = threads per run)
-calling :func:`ganzoo.bench.worker.execute`, as a local worker process does; its output goes to the
-run's ``bench.log``. The output folder must be on a filesystem every node sees (a task on a node
-that cannot see it fails with a message saying so): runs write their directories and records there,
-and the driver reads the records back, so results and report are the local executor's.
-
-* Faults: a task whose worker process dies (SIGKILL, the OOM killer, a lost node) is retried by
-  Ray (``max_retries``) and resumes from the run's last checkpoint.
-* Ctrl-C / SIGTERM: ``ray.cancel`` every task: queued ones never start, running ones get a
-  KeyboardInterrupt (the trainer checkpoints and reports ``interrupted``) and are waited for
-  ``grace`` seconds, then force-cancelled. A second Ctrl-C stops waiting.
-
-Ray is optional (``pip install 'ganzoo[ray]'``): it is imported only when this executor is used.
-"""
+"""Bench runs as Ray tasks (``ganzoo bench --executor ray [--address ADDR]``): one ``ray.remote`` task per
+run (``num_gpus=1`` on CUDA, else ``num_cpus`` = threads per run) calling :func:`ganzoo.bench.worker.execute`
+as a local worker process does. The output folder must be on a filesystem every node sees: runs write their
+directories and records there and the driver reads them back, so results and report are the local
+executor's. A task whose worker process dies (SIGKILL, OOM, a lost node) is retried by Ray and resumes from
+the run's checkpoint; Ctrl-C cancels the tasks (see :class:`ganzoo.bench.executor.Executor`). Ray is
+optional (``pip install 'ganzoo[ray]'``) and imported only when this executor is used."""
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import os
 import secrets
-import signal
-
-import time
+import socket
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ganzoo.bench.executor import DoneFn
+from ganzoo.bench.executor import DoneFn, Executor
 from ganzoo.bench.suite import RunSpec
-from ganzoo.bench.worker import LOG_FILE, lost_record, read_record
+from ganzoo.bench.worker import LOG_FILE, execute, lost_record, read_record
 from ganzoo.errors import ConfigError
 
 INSTALL_HINT = "pip install 'ganzoo[ray]'  (or: pip install 'ray[default]')"
@@ -49,10 +38,8 @@ def connect(address: str | None = None) -> Any:
     if not ray.is_initialized():
         local = not address and not os.environ.get("RAY_ADDRESS")
         try:
-            if local:
-                ray.init(address=None, log_to_driver=False, logging_level=logging.WARNING, include_dashboard=False)
-            else:
-                ray.init(address=address or None, log_to_driver=False, logging_level=logging.WARNING)
+            ray.init(address=address or None, log_to_driver=False, logging_level=logging.WARNING,
+                     include_dashboard=False if local else None)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ConfigError(f"--executor ray: cannot connect to {f'the Ray cluster at {address!r}' if address else 'Ray'}: {exc}") from None
         _started_here = True
@@ -83,47 +70,26 @@ def run_task(spec: RunSpec, device: str, marker: str, token: str) -> str:
     except OSError:
         visible = False
     if not visible:
-        import socket
-
         raise RuntimeError(f"the bench's output folder {str(Path(marker).parent)!r} is not visible on Ray node "
                            f"{socket.gethostname()}: put --out on a filesystem every node sees")
     import torch
 
     torch.set_num_threads(max(1, spec.threads or 1))
-    from ganzoo.bench.worker import execute
-
     spec.run_dir.mkdir(parents=True, exist_ok=True)
     with open(spec.run_dir / LOG_FILE, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):
         return execute(spec, device=device)["status"]
 
 
-class _Signals:
-    """Counts SIGINT/SIGTERM instead of raising in the handler: an exception raised from a handler while
-    Ray's C++ code waits breaks the driver. The loop checks :attr:`count` between short waits."""
-
-    def __init__(self) -> None:
-        self.count, self._old = 0, dict[int, Any]()
-
-    def __enter__(self) -> _Signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(ValueError):  # not the main thread
-                self._old[sig] = signal.signal(sig, lambda *_: setattr(self, "count", self.count + 1))
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
-class RayExecutor:
+class RayExecutor(Executor):
     """Runs :class:`RunSpec` s as Ray tasks, at most ``workers`` in flight (None: as the cluster admits)."""
 
     def __init__(self, workers: int | None, device: str, threads: int, *, address: str | None = None,
                  max_retries: int = 3, grace: float = 60.0, tick: float = 1.0) -> None:
         self.workers, self.device, self.threads, self.address = workers, device, threads, address
         self.max_retries, self.grace, self.tick = max_retries, grace, tick
-        self.interrupted = False
+        self._refs: dict[Future, Any] = {}
+        self._before: dict[str, Any] = {}
 
     def task_options(self) -> dict[str, Any]:
         # A dead worker process is a system failure that Ray retries; execute() never raises, so a
@@ -132,61 +98,46 @@ class RayExecutor:
                 "max_retries": self.max_retries, "retry_exceptions": False}
 
     def run(self, specs: Sequence[RunSpec], on_done: DoneFn) -> dict[str, dict[str, Any]]:
-        """Execute ``specs`` and return ``{spec.key: record}`` (runs never started are left out)."""
         global _started_here
-        ray = connect(self.address)
+        self._ray = connect(self.address)
         owned, _started_here = _started_here, False
-        results: dict[str, dict[str, Any]] = {}
-        token = secrets.token_hex(16)
+        self._token = secrets.token_hex(16)
         root = Path(os.path.commonpath([str(s.run_dir.resolve().parent.parent) for s in specs] or ["."]))
-        marker = root / f".ganzoo-ray-{token[:8]}"
-        remote = ray.remote(**self.task_options())(run_task)
-        pending, inflight = collections.deque(specs), dict[Any, RunSpec]()
-        before: dict[str, Any] = {}
-
-        def finish(ref: Any) -> None:
-            spec = inflight.pop(ref)
-            try:
-                ray.get(ref)
-                record = read_record(spec.run_dir)
-            except Exception as exc:  # retries used up, cancelled, or the task raised (output not visible)
-                record = read_record(spec.run_dir)
-                if self.interrupted and record.get("started_at") == before[spec.key]:
-                    return  # cancelled before it started: like a local run still queued at Ctrl-C
-                if self.interrupted or record.get("status") not in ("completed", "failed", "interrupted"):
-                    record = lost_record(spec, "interrupted" if self.interrupted else "failed", _why(exc))
-            results[spec.key] = record
-            on_done(spec, record)
-
+        self._marker = root / f".ganzoo-ray-{self._token[:8]}"
+        self._remote = self._ray.remote(**self.task_options())(run_task)
         try:
             root.mkdir(parents=True, exist_ok=True)
-            marker.write_text(token + "\n", encoding="utf-8")
-            with _Signals() as signals:
-                while (pending or inflight) and not signals.count:
-                    while pending and (self.workers is None or len(inflight) < self.workers):
-                        spec = pending.popleft()
-                        before[spec.key] = read_record(spec.run_dir).get("started_at")
-                        inflight[remote.options(name=f"ganzoo-bench:{spec.key}").remote(
-                            spec, self.device, str(marker), token)] = spec
-                    for ref in ray.wait(list(inflight), num_returns=len(inflight), timeout=self.tick)[0]:
-                        finish(ref)
-                if signals.count:
-                    self.interrupted, seen = True, signals.count
-                    for ref in inflight:
-                        ray.cancel(ref, force=False)
-                    deadline = time.monotonic() + self.grace
-                    while inflight and time.monotonic() < deadline and signals.count <= max(seen, 1):
-                        for ref in ray.wait(list(inflight), num_returns=len(inflight), timeout=0.5)[0]:
-                            finish(ref)
-                    for ref in list(inflight):
-                        with contextlib.suppress(Exception):
-                            ray.cancel(ref, force=True)
-                        finish(ref)
+            self._marker.write_text(self._token + "\n", encoding="utf-8")
+            return super().run(specs, on_done)
         finally:
-            marker.unlink(missing_ok=True)
+            self._marker.unlink(missing_ok=True)
             if owned:
-                ray.shutdown()
-        return results
+                self._ray.shutdown()
+
+    def _submit(self, spec: RunSpec) -> Future:
+        self._before[spec.key] = read_record(spec.run_dir).get("started_at")
+        ref = self._remote.options(name=f"ganzoo-bench:{spec.key}").remote(spec, self.device, str(self._marker), self._token)
+        fut = ref.future()
+        self._refs[fut] = ref
+        return fut
+
+    def _record(self, spec: RunSpec, fut: Future) -> dict[str, Any] | None:
+        try:
+            fut.result()
+            return read_record(spec.run_dir)
+        except Exception as exc:  # retries used up, cancelled, or the task raised (output not visible)
+            record = read_record(spec.run_dir)
+            if self.interrupted and record.get("started_at") == self._before[spec.key]:
+                return None  # cancelled before it started: like a local run still queued at Ctrl-C
+            if self.interrupted or record.get("status") not in ("completed", "failed", "interrupted"):
+                record = lost_record(spec, "interrupted" if self.interrupted else "failed", _why(exc))
+            return record
+
+    def _stop(self, *, kill: bool) -> None:
+        for fut, ref in self._refs.items():
+            if not fut.done():
+                with contextlib.suppress(Exception):
+                    self._ray.cancel(ref, force=kill)
 
 
 def _why(exc: BaseException) -> str:
@@ -195,5 +146,3 @@ def _why(exc: BaseException) -> str:
         return f"the Ray worker process died ({name}) after all retries; out of memory?"
     cause = getattr(exc, "cause", None)
     return f"the Ray task failed: {cause}" if cause is not None else f"the Ray task failed ({name}: {text[:400]})"
-
-

@@ -1,26 +1,35 @@
 """Reference rows of a bench table: where a variant stands between **real data** (the ceiling: samples of
 the dataset itself) and **chance** (2D data: uniform noise over the data's bounding box; images: an
-untrained generator of the suite's architecture), scored by the same metric functions, sample count and
-evaluation seed as the runs. Computed once per dataset and cached in ``OUT/references.json``."""
+untrained generator of the suite's architecture), scored like the runs (:func:`ganzoo.bench.evaluation.score`:
+same metrics, sample count and evaluation seed). Computed once per dataset, cached in ``OUT/references.json``."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import itertools
 import json
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ganzoo.bench.evaluation import score
+from ganzoo.bench.worker import read_json
+from ganzoo.engine.components import assemble, build_data
+from ganzoo.files import write_text
+from ganzoo.metrics.modes import default_num_samples
+from ganzoo.metrics.sources import GeneratorSource, source_from_module
+from ganzoo.plugins import get_host
+from ganzoo.rundir import load_generator, read_run_config
+from ganzoo.specs import GanData
+
 REFERENCE_FILE = "references.json"
-EVAL_SEED = 12345
-"""The evaluation seed of a run when its record names none (``evaluate_run``'s default)."""
-MODE_NAMES = ("modes", "high_quality", "reverse_kl", "kl")
-FIDELITY_BASES = {"fid": "fid", "isc": "isc", "kid": "kid", "precision": "prc", "recall": "prc", "f_score": "prc"}
+LEGACY_EVAL_SEED = 12345
+"""The evaluation seed of a run whose record names none (bench records of older releases)."""
 
 
 @dataclass
@@ -32,13 +41,7 @@ class ReferenceRow:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "label": self.label, "description": self.description, "metrics": dict(self.metrics),
-                "error": self.error}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ReferenceRow:
-        return cls(str(d["kind"]), str(d["label"]), str(d["description"]), {k: float(v) for k, v in d["metrics"].items()},
-                   d.get("error"))
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -53,171 +56,81 @@ class ReferenceJob:
     device: str = "cpu"
 
     def key(self) -> str:
-        from ganzoo.rundir import read_run_config
-
         cfg = read_run_config(self.run_dir)
         what = {"dataset": self.dataset, "options": cfg.dataset, "data_root": cfg.run.get("data_root"), "arch": cfg.run["arch"],
-                "arch_options": cfg.arch, "metrics": sorted(self.metrics), "n": self.num_samples, "seed": self.seed, "v": 1}
+                "arch_options": cfg.arch, "metrics": sorted(self.metrics), "n": self.num_samples, "seed": self.seed, "v": 2}
         return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-# ----------------------------------------------------------------------------- scoring
+def real_data(run_dir: Path) -> GanData:
+    """The dataset as the run in ``run_dir`` was trained on."""
+    return build_data(read_run_config(run_dir), get_host())
 
 
-def _mode_values(raw: Mapping[str, Any], names: Sequence[str]) -> dict[str, float]:
-    kl = raw.get("reverse_kl", raw.get("kl"))
-    both = {**raw, "reverse_kl": kl, "kl": kl}
-    return {n: float(both[n]) for n in names if isinstance(both.get(n), (int, float)) and math.isfinite(both[n])}
-
-
-def _vector_rows(job: ReferenceJob, names: Sequence[str]) -> list[ReferenceRow]:
-    from ganzoo.engine.components import build_data
-    from ganzoo.metrics.modes import default_num_samples, mode_metrics
-    from ganzoo.plugins import get_host
-    from ganzoo.rundir import read_run_config
-
-    data = build_data(read_run_config(job.run_dir), get_host())
-    info, x = data.info, data.tensors[0].float() if data.tensors is not None else None
-    if x is None:
-        x = torch.stack([data.dataset[i][0] for i in range(len(data.dataset))]).float()
-    n = job.num_samples or default_num_samples(info)
-    g = torch.Generator().manual_seed(job.seed)
-    idx = torch.randperm(len(x), generator=g)[:n] if len(x) >= n else torch.randint(len(x), (n,), generator=g)
-    lo, hi = info.value_range
-    noise = torch.rand(n, *info.shape, generator=torch.Generator().manual_seed(job.seed)) * (hi - lo) + lo
-    box = f"[{lo:.3g}, {hi:.3g}]" + ("²" if info.shape == (2,) else f"^{info.shape[0]}")
-    return [
-        ReferenceRow("real", "real data", f"{n:,} points of the training set itself", _mode_values(mode_metrics(x[idx], info), names)),
-        ReferenceRow("chance", "chance", f"{n:,} points uniform over the data's bounding box {box}",
-                     _mode_values(mode_metrics(noise, info), names)),
-    ]
-
-
-def _extractor(name: str) -> str | None:
-    if "[" not in name:
-        return None
-    label = name[name.index("[") + 1:-1]
-    return "classifier" if label.startswith("classifier") else label
-
-
-def _score_source(source: Any, names: Sequence[str], job: ReferenceJob) -> dict[str, float]:
-    """The bench's metric names for a :class:`GeneratorSource`, through :func:`ganzoo.metrics.evaluate.evaluate`."""
-    from ganzoo.metrics.evaluate import evaluate
-
-    values: dict[str, float] = {}
-    modes = [n for n in names if n in MODE_NAMES]
-    if modes:
-        report = evaluate(source, ["modes"], num_samples=job.num_samples, seed=job.seed, device=job.device, quiet=True)
-        values.update(_mode_values({r.metric: r.value for r in report.results}, modes))
-    groups: dict[str | None, list[str]] = {}
-    for n in names:
-        if n.split("[", 1)[0] in FIDELITY_BASES:
-            groups.setdefault(_extractor(n), []).append(n)
-    for extractor, group in groups.items():
-        wanted = list(dict.fromkeys(FIDELITY_BASES[n.split("[", 1)[0]] for n in group))
-        report = evaluate(source, wanted, num_samples=job.num_samples, feature_extractor=extractor, seed=job.seed,
-                          device=job.device, quiet=True)
-        for n in group:
-            base, label = n.split("[", 1)[0], (n[n.index("["):] if "[" in n else None)
-            hit = next((r for r in report.results if r.metric == base and (label is None or r.key.endswith(label))), None)
-            if hit is not None and isinstance(hit.value, (int, float)):
-                values[n] = float(hit.value)
-    return values
-
-
-def _real_image_source(job: ReferenceJob) -> Any:
-    """A :class:`GeneratorSource` whose "samples" are training images in a seeded random order (cycled)."""
-    from ganzoo.engine.components import build_data
-    from ganzoo.metrics.sources import GeneratorSource
-    from ganzoo.plugins import get_host
-    from ganzoo.rundir import read_run_config
-
-    cfg = read_run_config(job.run_dir)
-    data = build_data(cfg, get_host())
-    order = torch.randperm(len(data.dataset), generator=torch.Generator().manual_seed(job.seed)).tolist()
-    state = {"i": 0}
-
-    def generate(z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        k, out = int(z.shape[0]), []
-        for _ in range(k):
-            out.append(data.dataset[order[state["i"] % len(order)]][0])
-            state["i"] += 1
-        return torch.stack(out).float().to(z.device)
-
+def _data_root(cfg: Any) -> Path | None:
     root = cfg.run.get("data_root") or None
-    return GeneratorSource(info=data.info, latent_dim=1, latent_distribution="normal", generate=generate,
-                           dataset_options=dict(cfg.dataset), data_root=Path(root).expanduser() if root else None)
+    return Path(root).expanduser() if root else None
 
 
-def _untrained_source(job: ReferenceJob) -> Any:
-    """The generator of the run's architecture (and mitigations) as initialised at the run's seed, untrained."""
-    from ganzoo.engine.components import assemble
-    from ganzoo.metrics.sources import source_from_module
-    from ganzoo.plugins import get_host
-    from ganzoo.rundir import load_generator
-
+def _sources(job: ReferenceJob) -> list[tuple[str, str, str, Callable[[], GeneratorSource]]]:
+    """``(kind, label, description, make source)`` of the real-data and the chance row."""
     loaded = load_generator(job.run_dir)
-    G = assemble(loaded.config, get_host(), info=loaded.info, with_data=False).generator.to(job.device).eval()
-    root = loaded.config.run.get("data_root") or None
-    return source_from_module(G, loaded.info, latent_distribution=loaded.latent_distribution,
-                              dataset_options=dict(loaded.config.dataset), data_root=Path(root).expanduser() if root else None)
+    cfg, info = loaded.config, loaded.info
+    data = build_data(cfg, get_host())
+    order, taken = torch.randperm(len(data.dataset), generator=torch.Generator().manual_seed(job.seed)), itertools.count()
+
+    def source(generate: Callable[[torch.Tensor, Any], torch.Tensor]) -> GeneratorSource:
+        return GeneratorSource(info=info, latent_dim=1, latent_distribution="normal", generate=generate,
+                               dataset_options=dict(cfg.dataset), data_root=_data_root(cfg))
+
+    def real() -> GeneratorSource:  # training samples in a seeded random order (cycled) in place of generated ones
+        return source(lambda z, _: torch.stack([data.dataset[int(order[next(taken) % len(order)])][0]
+                                                for _ in range(len(z))]).float().to(z.device))
+
+    if info.kind == "vector":
+        n, (lo, hi), g = job.num_samples or default_num_samples(info), info.value_range, torch.Generator().manual_seed(job.seed)
+        box = f"[{lo:.3g}, {hi:.3g}]" + ("²" if info.shape == (2,) else f"^{info.shape[0]}")
+        return [("real", "real data", f"{n:,} points of the training set itself", real),
+                ("chance", "chance", f"{n:,} points uniform over the data's bounding box {box}",
+                 lambda: source(lambda z, _: torch.rand(len(z), *info.shape, generator=g) * (hi - lo) + lo))]
+
+    def untrained() -> GeneratorSource:  # the run's architecture as initialised at the run's seed
+        G = assemble(cfg, get_host(), info=info, with_data=False).generator.to(job.device).eval()
+        return source_from_module(G, info, latent_distribution=loaded.latent_distribution, dataset_options=dict(cfg.dataset),
+                                  data_root=_data_root(cfg))
+
+    return [("real", "real data", "training images in place of generated ones", real),
+            ("chance", "chance", f"an untrained {cfg.run['arch']} generator (initialised, never trained)", untrained)]
 
 
-def _image_rows(job: ReferenceJob, names: Sequence[str]) -> list[ReferenceRow]:
-    from ganzoo.rundir import read_run_config
-
-    arch = read_run_config(job.run_dir).run["arch"]
+def compute_rows(job: ReferenceJob) -> list[ReferenceRow]:
+    """The real-data and chance rows of one dataset (an error becomes the row's ``error``)."""
+    try:
+        sources = _sources(job)
+    except Exception as exc:
+        return [ReferenceRow(kind, kind.replace("real", "real data"), "", error=f"{type(exc).__name__}: {exc}")
+                for kind in ("real", "chance")]
     rows = []
-    for kind, label, desc, make in (
-        ("real", "real data", "training images in place of generated ones", _real_image_source),
-        ("chance", "chance", f"an untrained {arch} generator (initialised, never trained)", _untrained_source),
-    ):
-        try:
-            rows.append(ReferenceRow(kind, label, desc, _score_source(make(job), names, job)))
-        except Exception as exc:  # one reference must not cost the other or the report
+    for kind, label, desc, make in sources:
+        try:  # one reference must not cost the other or the report
+            values, _ = score(make(), job.metrics, num_samples=job.num_samples, seed=job.seed, device=job.device)
+            rows.append(ReferenceRow(kind, label, desc, values))
+        except Exception as exc:
             rows.append(ReferenceRow(kind, label, desc, error=f"{type(exc).__name__}: {exc}"))
     return rows
 
 
-def compute_rows(job: ReferenceJob) -> list[ReferenceRow]:
-    """The real-data and chance rows of one dataset (an error becomes the rows' ``error``)."""
-    from ganzoo.rundir import load_generator
-
-    names = list(job.metrics)
-    try:
-        kind = load_generator(job.run_dir).info.kind
-        return _vector_rows(job, names) if kind == "vector" else _image_rows(job, names)
-    except Exception as exc:
-        err = f"{type(exc).__name__}: {exc}"
-        return [ReferenceRow("real", "real data", "", error=err), ReferenceRow("chance", "chance", "", error=err)]
-
-
-# ----------------------------------------------------------------------------- the cache
-
-
-def read_cache(out: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((Path(out) / REFERENCE_FILE).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, json.JSONDecodeError):
-        return {}
-
-
-def reference_rows(jobs: Mapping[str, ReferenceJob], out: Path, *, compute: bool = True,
-                   compute_fn: Callable[[ReferenceJob], list[ReferenceRow]] = compute_rows) -> dict[str, list[ReferenceRow]]:
+def reference_rows(jobs: Mapping[str, ReferenceJob], out: Path, *, compute: bool = True) -> dict[str, list[ReferenceRow]]:
     """``{dataset: [real row, chance row]}``: cached rows whose inputs are unchanged, the others computed
     (when ``compute``) and added to ``OUT/references.json``."""
-    from ganzoo.files import write_text
-
-    cache, rows, changed = read_cache(out), {}, False
+    cache, rows, changed = read_json(Path(out) / REFERENCE_FILE), {}, False
     for dataset, job in jobs.items():
         with contextlib.suppress(Exception):
             key = job.key()
-            hit = cache.get(key)
-            if hit and hit.get("dataset") == dataset:
-                rows[dataset] = [ReferenceRow.from_dict(r) for r in hit["rows"]]
+            if (cache.get(key) or {}).get("dataset") == dataset:
+                rows[dataset] = [ReferenceRow(**r) for r in cache[key]["rows"]]
             elif compute:
-                rows[dataset] = compute_fn(job)
+                rows[dataset] = compute_rows(job)
                 cache[key] = {"dataset": dataset, "rows": [r.to_dict() for r in rows[dataset]], "num_samples": job.num_samples,
                               "seed": job.seed, "metrics": list(job.metrics)}
                 changed = changed or not any(r.error for r in rows[dataset])

@@ -1,6 +1,5 @@
-"""The bench report: one data model (:func:`report_model`) rendered by two Jinja2 templates,
-``templates/report.md.j2`` (figures as files under ``figures/``) and ``templates/report.html.j2``
-(self-contained: figures embedded as data URIs, inline CSS, no scripts)."""
+"""The bench report: one data model (:func:`report_model`) rendered by two Jinja2 templates, ``report.md.j2``
+(figures as files under ``figures/``) and ``report.html.j2`` (self-contained: figures as data URIs, no scripts)."""
 
 from __future__ import annotations
 
@@ -14,10 +13,13 @@ from typing import Any
 
 import jinja2
 
-from ganzoo.bench import stats
+from ganzoo.bench import plots, stats
+from ganzoo.bench.evaluation import GRID_FILE
 from ganzoo.bench.progress import fmt_duration
 from ganzoo.bench.results import BenchResults, Comparison, Stat, VariantResult, add_references, write_results
-from ganzoo.bench.suite import PublishedRow, metric_info
+from ganzoo.bench.suite import PublishedRow
+from ganzoo.files import write_bytes, write_text
+from ganzoo.metrics.catalogue import value_info as metric_info
 
 SECTIONS = {"metrics": "Metrics per variant", "samples": "Samples", "losses": "Loss curves", "speed": "Speed"}
 
@@ -29,7 +31,6 @@ class Figure:
     caption: str
     png: bytes
     section: str  # one of SECTIONS
-    dataset: str | None = None
 
 
 def fmt_value(metric: str, v: float | None) -> str:
@@ -61,9 +62,6 @@ def metric_header(metric: str) -> str:
 
 def now_text() -> str:
     return _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-
-
-# ----------------------------------------------------------------------------- the data model
 
 
 def _references(pubs: Sequence[PublishedRow], every: Sequence[PublishedRow]) -> tuple[list[int], list[str]]:
@@ -179,9 +177,6 @@ def report_model(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str
     }
 
 
-# ----------------------------------------------------------------------------- rendering
-
-
 def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -199,29 +194,41 @@ def render(template: str, model: Mapping[str, Any]) -> str:
     return env.get_template(f"{template}.j2").render(**model)
 
 
+def gallery(res: BenchResults, out: Path, dataset: str) -> list[tuple[str, str, bytes]]:
+    """``(label, caption, png)`` of the first completed run of each variant of an image dataset that has a
+    sample grid (a conditional generator's rows are classes, named in the caption)."""
+    items = []
+    for v in res.by_dataset()[dataset]:
+        r = next((r for r in v.runs if r["status"] == "completed" and (out / r["run_dir"] / GRID_FILE).exists()), None)
+        if r is not None:
+            bits = [f"seed {r['seed']}"] + [f"{metric_info(k).label} {fmt_value(k, x)}" for k, x in list(r["metrics"].items())[:2]
+                                            if x is not None]
+            classes = (r.get("eval") or {}).get("grid_classes")
+            bits += [f"rows are classes: {', '.join(map(str, classes))}"] if classes else []
+            items.append((v.label, " · ".join(bits), (out / r["run_dir"] / GRID_FILE).read_bytes()))
+    return items
+
+
 def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
     """Figures, ``report.md`` and ``report.html`` in ``out``; returns the HTML path. A figure that cannot
     be drawn is left out and named in ``meta["figure_problems"]``."""
-    from ganzoo.bench import plots
-    from ganzoo.bench.evaluation import GRID_FILE
-    from ganzoo.files import write_bytes, write_text
-
     figures: list[Figure] = []
     galleries: dict[str, list[tuple[str, str, bytes]]] = {}
     problems: list[str] = meta.setdefault("figure_problems", [])
     add_references(res, out)  # real data and chance, once per dataset (cached in references.json)
     write_results(res, out)  # again, with the reference rows
 
-    def draw(what: str, make: Callable[..., Any], *args: Any) -> Any:
+    def draw(key: str, make: Callable[..., bytes | None], *args: Any) -> bytes | None:
         try:
             return make(*args)
         except Exception as exc:  # a plotting bug must not cost the results of a finished bench
-            problems.append(f"{what}: {type(exc).__name__}: {exc}")
+            problems.append(f"{key}: {type(exc).__name__}: {exc}")
             return None
 
-    def add(key: str, title: str, caption: str, png: bytes | None, section: str) -> None:
-        if png:
+    def add(key: str, title: str, caption: str, section: str, make: Callable[..., bytes | None], *args: Any) -> bytes | None:
+        if png := draw(key, make, *args):
             figures.append(Figure(key, title, caption, png, section))
+        return png
 
     for dataset, group in res.by_dataset().items():
         marks = any(p.dataset == dataset and p.variant for p in res.suite.published)
@@ -229,37 +236,26 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
             "Bars: mean over seeds; black whiskers: ± 1 sample std; dots: individual seeds"
             + ("; white diamonds: the published value for the matching model" if marks else "")
             + ("; dashed green line: real data, dotted grey line: chance (the reference rows of the table)."
-               if res.references.get(dataset) else ".")
-            + " Variants in rank order (best at the top).",
-            draw(f"metrics-{dataset}", plots.metrics_figure, res, dataset, res.metrics_of(dataset)), "metrics")
-        png = draw(f"samples-{dataset}", plots.samples_2d_figure, res, dataset, out)
-        add(f"samples-{dataset}", f"{dataset}: generated samples",
-            "Each panel: the evaluated samples of one run (rows: variants in rank order; columns: seeds), coloured when "
-            "high quality (within 3 std of a centre), grey otherwise; light blue: real data; +: mixture centres.", png, "samples")
-        grids = [(v, r) for v in group for r in v.runs if r["status"] == "completed" and (out / r["run_dir"] / GRID_FILE).exists()]
-        if not png and grids:
-            items, seen = [], set()
-            for v, r in grids:
-                if v.name not in seen:
-                    seen.add(v.name)
-                    bits = [f"seed {r['seed']}"] + [f"{metric_info(k).label} {fmt_value(k, x)}" for k, x in list(r["metrics"].items())[:2]
-                                                    if x is not None]
-                    items.append((v.label, " · ".join(bits), (out / r["run_dir"] / GRID_FILE).read_bytes()))
-            real = draw(f"real-images-{dataset}", plots.real_images_png, dataset, out / grids[0][1]["run_dir"])
+               if res.references.get(dataset) else ".") + " Variants in rank order (best at the top).",
+            "metrics", plots.metrics_figure, res, dataset, res.metrics_of(dataset))
+        if not add(f"samples-{dataset}", f"{dataset}: generated samples",
+                   "Each panel: the evaluated samples of one run (rows: variants in rank order; columns: seeds), coloured when "
+                   "high quality (within 3 std of a centre), grey otherwise; light blue: real data; +: mixture centres.",
+                   "samples", plots.samples_2d_figure, res, dataset, out) and (items := gallery(res, out, dataset)):
+            run_dir = out / next(r for v in group for r in v.runs if (out / r["run_dir"] / GRID_FILE).exists())["run_dir"]
+            real = draw(f"real-images-{dataset}", plots.real_images_png, dataset, run_dir)
             galleries[dataset] = ([("real data", "training images, for comparison", real)] if real else []) + items
         add(f"losses-{dataset}", f"{dataset}: training losses",
             "Discriminator (blue) and generator (orange) loss per logging interval; one line style per seed. "
-            "Losses of different objectives are not comparable with each other.",
-            draw(f"losses-{dataset}", plots.loss_figure, res, dataset, out), "losses")
+            "Losses of different objectives are not comparable with each other.", "losses", plots.loss_figure, res, dataset, out)
     add("speed", "Training time per run", "Mean ± std over seeds of the training wall time of one run (this machine, "
-        f"{meta['workers']} parallel workers × {meta['threads']} threads).", draw("speed", plots.throughput_figure, res), "speed")
+        f"{meta['workers']} parallel workers × {meta['threads']} threads).", "speed", plots.throughput_figure, res)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
+    for stale in set(fig_dir.glob("*.png")) - {fig_dir / f"{f.key}.png" for f in figures}:  # of an earlier report
+        stale.unlink()
     for f in figures:
         write_bytes(fig_dir / f"{f.key}.png", f.png)
-    for stale in fig_dir.glob("*.png"):  # figures of an earlier report that this one does not have
-        if stale.name not in {f"{f.key}.png" for f in figures}:
-            stale.unlink()
     model = report_model(res, figures, meta, plots.variant_colors(res), galleries)
     write_text(out / "report.md", render("report.md", model))
     write_text(out / "report.html", render("report.html", model))

@@ -19,10 +19,21 @@ from pathlib import Path
 from typing import IO, Any
 
 import filelock
+import torch
 
+from ganzoo import __version__
+from ganzoo import config as config_mod
+from ganzoo.bench.executor import LocalExecutor
+from ganzoo.bench.progress import Progress, fmt_duration
+from ganzoo.bench.ray_executor import RayExecutor, device_plan
+from ganzoo.bench.report import build_report, now_text
 from ganzoo.bench.results import BenchResults, collect, write_results
 from ganzoo.bench.suite import RunSpec, Suite, expand_runs, load_suite, user_tree, validate_components
+from ganzoo.bench.worker import is_finished, read_json, read_record
+from ganzoo.engine import checkpoint as ckpt
 from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.files import write_text
+from ganzoo.plugins import get_host
 
 DEFAULT_OUT_ROOT = Path("bench-out")
 
@@ -74,8 +85,6 @@ def _lock(out: Path) -> Iterator[None]:
 
 def _device_plan(device: str, workers: int | None, n_runs: int) -> tuple[str, int, int, list[int]]:
     """(run device, workers, torch threads per worker, GPU ids)."""
-    import torch
-
     cpus = os.cpu_count() or 1
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available; use --device cpu or auto")
@@ -93,22 +102,9 @@ def _device_plan(device: str, workers: int | None, n_runs: int) -> tuple[str, in
     return ("cuda" if use_cuda else "cpu"), workers, threads, gpus
 
 
-def _resolved_variants(suite: Suite, steps: int | None) -> dict[str, dict[str, Any]]:
-    from ganzoo import config as config_mod
-
-    out = {}
-    for v in suite.variants:
-        tree = user_tree(suite, v, seed=suite.seeds[0], steps=steps or v.steps or 1, device="cpu")
-        out[v.name] = config_mod.resolve(tree).to_dict()
-    return out
-
-
 def _refuse_shorter_runs(todo: Sequence[RunSpec], out: Path) -> None:
     """A run already trained beyond the steps now asked for (e.g. a ``--steps`` smoke test pointed at the
     folder of a full bench) would be restarted from scratch, losing it: refuse instead."""
-    from ganzoo.bench.worker import read_record
-    from ganzoo.engine import checkpoint as ckpt
-
     for spec in todo:
         rec = read_record(spec.run_dir)
         if rec.get("fingerprint") != spec.fingerprint:
@@ -137,11 +133,8 @@ def select_variants(suite: Suite, patterns: Sequence[str]) -> set[str]:
 
 
 def run_cost(cfg: Mapping[str, Any], host: Any = None) -> float:
-    """A rough relative cost of a run from its resolved config and what its components declare
-    (:meth:`~ganzoo.ArchitectureSpec.relative_cost`, :meth:`~ganzoo.MitigationSpec.relative_cost`): the
+    """A rough relative cost of a run from its resolved config and what its components declare: the
     longest runs start first (a shorter makespan) and the progress bar advances by it."""
-    from ganzoo.plugins import get_host
-
     h, run = host or get_host(), cfg["run"]
     arch = h.architectures.get(run["arch"]).with_options(cfg.get("arch") or {})
     units = 1 + int(cfg["train"].get("n_critic", 1)) * (1.0 if h.losses.get(run["loss"]).batch_norm_ok else 1.6)
@@ -151,20 +144,17 @@ def run_cost(cfg: Mapping[str, Any], host: Any = None) -> float:
 
 
 def _threads(cfg: Mapping[str, Any], threads: int) -> int:
-    """Torch threads of a run: the architecture's :attr:`~ganzoo.ArchitectureSpec.cpu_threads` when it
-    declares fewer than the bench's share."""
-    from ganzoo.plugins import get_host
-
+    """Torch threads of a run: the architecture's ``cpu_threads`` when it declares fewer than the bench's share."""
     declared = get_host().architectures.get(cfg["run"]["arch"]).cpu_threads
     return min(threads, declared) if declared else threads
 
 
 def _eval_protocol(res: BenchResults) -> str:
+    """How each dataset's modes were counted, from the evaluation records."""
     parts, seen = [], set()
     for r in res.runs:
         ev, ds = r.get("eval") or {}, r["dataset"]
-        d = ev.get("modes")
-        if not d or ds in seen:
+        if not (d := ev.get("modes")) or ds in seen:
             continue
         seen.add(ds)
         n = f"{d.get('num_generated') or d.get('num_samples') or 0:,} samples per run (seed {ev.get('seed', 12345)})"
@@ -178,27 +168,11 @@ def _eval_protocol(res: BenchResults) -> str:
 
 
 def _command(opts: BenchOptions) -> str:
-    if opts.argv:
-        return "ganzoo bench " + " ".join(shlex.quote(a) for a in opts.argv)
-    return f"ganzoo bench --suite {opts.suite}"
-
-
-def _make_readable(out: Path) -> None:
-    """Atomic writes create 0600 files; give the report files the usual permissions (by umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    for name in ("suite.toml", "protocol.json", "results.json", "results.csv", "report.md", "report.html"):
-        with contextlib.suppress(OSError):
-            os.chmod(out / name, 0o666 & ~mask)
-    for f in (out / "figures").glob("*.png"):
-        with contextlib.suppress(OSError):
-            os.chmod(f, 0o666 & ~mask)
+    return "ganzoo bench " + (" ".join(shlex.quote(a) for a in opts.argv) if opts.argv else f"--suite {opts.suite}")
 
 
 def _device_text(device: str, workers: int, threads: int) -> str:
     if device == "cuda":
-        import torch
-
         names = sorted({torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())})
         return f"{workers} worker(s) on {', '.join(names)}"
     return f"CPU: {workers} worker(s) × {threads} thread(s) ({os.cpu_count()} cores, {platform.machine()})"
@@ -206,13 +180,6 @@ def _device_text(device: str, workers: int, threads: int) -> str:
 
 def run_bench(opts: BenchOptions) -> BenchOutcome:
     """Run (or resume) a suite and write its results and report. See the module docstring for the layout."""
-    from ganzoo import __version__
-    from ganzoo.bench.executor import LocalExecutor
-    from ganzoo.bench.progress import Progress, fmt_duration
-    from ganzoo.bench.report import build_report, now_text
-    from ganzoo.bench.worker import is_finished
-    from ganzoo.files import write_text
-
     t0 = time.perf_counter()
     stream = opts.stream or sys.stderr
     suite = load_suite(opts.suite)
@@ -230,28 +197,24 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
         raise ConfigError(f"--device {device_req!r}: expected auto, cpu or cuda")
     n_runs = len(suite.variants) * len(seeds)
     if opts.executor == "ray":  # resources of the Ray cluster, not of this machine
-        from ganzoo.bench.ray_executor import RayExecutor, device_plan
-
         device, workers, threads, gpus = device_plan(device_req, opts.workers, n_runs, opts.address)
     else:
         device, workers, threads, gpus = _device_plan(device_req, opts.workers, n_runs)
     specs = expand_runs(suite, out, seeds=seeds, steps=opts.steps, device=device)
 
     with _lock(out):
-        prev = out / "protocol.json"
-        if prev.exists():
-            with contextlib.suppress(json.JSONDecodeError, OSError):
-                old = json.loads(prev.read_text(encoding="utf-8")).get("suite", {}).get("name")
-                if old and old != suite.name:
-                    raise GanzooError(f"--out {str(out)!r} holds results of suite {old!r}, not {suite.name!r}; choose another --out")
-        resolved = _resolved_variants(suite, opts.steps)
+        old = read_json(out / "protocol.json").get("suite", {}).get("name")
+        if old and old != suite.name:
+            raise GanzooError(f"--out {str(out)!r} holds results of suite {old!r}, not {suite.name!r}; choose another --out")
+        resolved = {v.name: config_mod.resolve(user_tree(suite, v, seed=suite.seeds[0], steps=opts.steps or v.steps,
+                                                          device="cpu")).to_dict() for v in suite.variants}
         protocol = {
             "suite": {"name": suite.name, "description": suite.description, "source": suite.source},
             "seeds": list(seeds), "device": device, "workers": workers, "threads_per_worker": threads,
             "steps_override": opts.steps, "metrics": list(suite.metrics or ()), "primary_metric": suite.primary_metric,
             "primary_direction": suite.primary_direction, "eval_samples": suite.eval_samples, "protocol": suite.protocol,
             "ganzoo_version": __version__, "python": platform.python_version(),
-            "torch": __import__("torch").__version__, "machine": _device_text(device, workers, threads),
+            "torch": torch.__version__, "machine": _device_text(device, workers, threads),
             "variants": [{"name": v.name, "dataset": v.dataset, "arch": v.arch, "loss": v.loss,
                           "mitigations": list(v.mitigations or ()), "steps": opts.steps or v.steps, "metrics": list(v.metrics or ()),
                           "set": dict(v.sets), "config": resolved[v.name]} for v in suite.variants],
@@ -289,12 +252,10 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
                 "completed": sum(r["status"] == "completed" for r in res.runs), "total": len(res.runs),
                 "failed": len(res.failures), "pending": outcome.pending, "seeds": ", ".join(map(str, seeds)),
                 "n_seeds": len(seeds), "wall": fmt_duration(time.perf_counter() - t0) + (f" ({skipped} runs reused)" if skipped else ""),
-                "compute": fmt_duration(sum(r["seconds"] or 0 for r in res.runs)),
                 "command": _command(opts), "eval_protocol": _eval_protocol(res), "workers": workers, "threads": threads,
             }
             outcome.report = build_report(res, out, meta)
             for problem in meta["figure_problems"]:
                 print(f"warning: figure not drawn: {problem}", file=stream, flush=True)
-        _make_readable(out)
         outcome.wall_time = time.perf_counter() - t0
         return outcome

@@ -30,12 +30,6 @@ class SuiteError(ConfigError):
     """A bad suite file: the message names the file, the entry and the key."""
 
 
-metric_info = value_info
-"""How a value name reads (direction, label, format): :func:`ganzoo.metrics.catalogue.value_info`, kept
-under this name for the report modules."""
-
-BENCH_DEFAULTS: dict[str, Any] = {}
-"""Config applied to every bench run below the suite's own ``set`` (none: runs log to TensorBoard as ``train`` does)."""
 OUTPUT_ONLY_KEYS = ("tensorboard",)
 """``train`` keys that change what a run writes, not what it trains: left out of the run's fingerprint."""
 RESERVED_SET_KEYS = {
@@ -46,9 +40,6 @@ RESERVED_SET_KEYS = {
 }
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 EXTRACTOR_RE = re.compile(r"^\[[A-Za-z0-9_.:/-]+\]$")
-
-
-# ----------------------------------------------------------------------------- the schema
 
 
 def _metric(name: str) -> str:
@@ -65,16 +56,16 @@ def _metric(name: str) -> str:
     return name
 
 
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in tree.items():
-        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
     return out
 
 
 def _sets(raw: dict[str, Any]) -> dict[str, Any]:
     """A ``set`` table as dotted keys, their shape checked (values are checked when the config resolves)."""
-    flat = _flatten(raw)
+    flat = flatten(raw)
     for key in flat:
         parts = key.split(".")
         if parts[0] not in ALL_SECTIONS:
@@ -86,8 +77,7 @@ def _sets(raw: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-MAX_SEEDS = 1000
-"""Most seeds a suite may ask for (a count, or a list): more would be days of runs, not a typo we should start."""
+MAX_SEEDS = 1000  # more would be days of runs, not a typo we should start
 
 
 def _seeds(v: Any) -> Any:
@@ -265,9 +255,6 @@ def parse_suite(data: Mapping[str, Any], *, source: str) -> Suite:
     return suite
 
 
-# ----------------------------------------------------------------------------- loading
-
-
 def _suites_dir() -> Any:
     return resources.files("ganzoo.bench") / "suites"
 
@@ -310,9 +297,6 @@ def parse_suite_text(text: str, *, source: str) -> Suite:
     return parse_suite(data, source=source)
 
 
-# ----------------------------------------------------------------------------- runs
-
-
 @dataclass(frozen=True)
 class RunSpec:
     """One run of the bench: a variant at a seed, with its full user config tree."""
@@ -340,8 +324,8 @@ class RunSpec:
 
 
 def user_tree(suite: Suite, variant: Variant, *, seed: int, steps: int, device: str) -> dict[str, Any]:
-    """The config tree of one run: bench defaults < suite ``set`` < variant ``set`` < variant fields."""
-    tree: dict[str, Any] = copy.deepcopy(BENCH_DEFAULTS)
+    """The config tree of one run: suite ``set`` < variant ``set`` < variant fields."""
+    tree: dict[str, Any] = {}
     for dotted, value in {**suite.sets, **variant.sets}.items():
         set_dotted(tree, dotted.split("."), copy.deepcopy(value))
     run = {"dataset": variant.dataset, "arch": variant.arch, "loss": variant.loss,

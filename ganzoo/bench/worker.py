@@ -1,12 +1,8 @@
 """One bench run: train (fresh, or resumed from its checkpoint), evaluate, and record the outcome in
-``RUN_DIR/bench.json``. ``python -m ganzoo.bench.worker`` runs one (a pickled ``(RunSpec, device)`` on
-stdin); its stdout and stderr are the run's ``bench.log``.
-
-``bench.json`` is the bench's own record of a run: its variant, seed, config fingerprint, status
-(``running``, ``completed``, ``failed``, ``interrupted``), error, training wall time and img/s, the
-evaluated metrics and the process id. A run is finished when its record says ``completed`` for the
-same fingerprint, number of steps and metrics.
-"""
+``RUN_DIR/bench.json``: variant, seed, config fingerprint, status (``running``, ``completed``, ``failed``,
+``interrupted``), error, training wall time and img/s, metrics, process id. A run is finished when its
+record says ``completed`` for the same fingerprint, steps and metrics. ``python -m ganzoo.bench.worker``
+runs one (a pickled ``(RunSpec, device)`` on stdin); its output is the run's ``bench.log``."""
 
 from __future__ import annotations
 
@@ -24,23 +20,27 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ganzoo.bench.suite import RunSpec
+from ganzoo.bench.suite import RunSpec, flatten
+from ganzoo.files import write_text
 
 RECORD_FILE = "bench.json"
 LOG_FILE = "bench.log"
 
 
-def read_record(run_dir: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; empty when the file is missing, unreadable or not an object."""
     try:
-        data = json.loads((Path(run_dir) / RECORD_FILE).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # ValueError: not JSON, not UTF-8
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_record(run_dir: Path) -> dict[str, Any]:
+    return read_json(Path(run_dir) / RECORD_FILE)
 
 
 def write_record(run_dir: Path, record: dict[str, Any]) -> None:
-    from ganzoo.files import write_text
-
     write_text(Path(run_dir) / RECORD_FILE, json.dumps(record, indent=2, default=str) + "\n")
 
 
@@ -63,6 +63,55 @@ def lost_record(spec: RunSpec, status: str, error: str) -> dict[str, Any]:
     return record
 
 
+def metric_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """The rows of the run's ``metrics.jsonl`` (unreadable lines left out)."""
+    rows = []
+    with contextlib.suppress(OSError):
+        for line in (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                rows.append(json.loads(line))
+    return [r for r in rows if isinstance(r, dict)]
+
+
+def recorded_train_stats(run_dir: Path) -> dict[str, Any]:
+    """What the run directory records of its training, whichever bench invocation reads it: the step and
+    wall time (status.json, else the last metrics row) and the median img/s; keys without a value left out."""
+    from ganzoo.rundir import read_status
+
+    status, rows = read_status(run_dir), metric_rows(run_dir)
+    walls = [r["wall_time"] for r in rows if isinstance(r.get("wall_time"), (int, float))]
+    rates = [float(r["img_per_s"]) for r in rows if isinstance(r.get("img_per_s"), (int, float))]
+    wall = status.get("wall_time") if isinstance(status.get("wall_time"), (int, float)) else (walls[-1] if walls else None)
+    found = {"step": status.get("step"), "wall_time": wall, "img_per_s": statistics.median(rates) if rates else None}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def log_to_tensorboard(spec: RunSpec, values: dict[str, float]) -> bool:
+    """Add the run's hyperparameters (suite, variant, seed, every scalar config value) and evaluated metrics
+    (``bench/METRIC``) to its TensorBoard log ``RUN_DIR/tb`` when its config has ``train.tensorboard`` on;
+    ``tensorboard --logdir bench-out/SUITE/runs`` then shows the runs as ``VARIANT/seed-K``."""
+    from ganzoo.rundir import read_run_config
+
+    cfg = read_run_config(spec.run_dir)
+    if not cfg.train.get("tensorboard"):
+        return False
+    suite = read_json(spec.run_dir.parents[2] / "protocol.json").get("suite", {}).get("name", "")
+    hparams: dict[str, Any] = {"suite": str(suite), "variant": spec.variant, "seed": spec.seed}
+    for key, v in flatten(cfg.to_dict()).items():
+        v = "+".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+        if isinstance(v, (bool, int, float, str)) and key != "run.seed":
+            hparams[key] = v
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+
+        with SummaryWriter(log_dir=str(spec.run_dir / "tb")) as w:
+            w.add_hparams(hparams, {f"bench/{k}": float(v) for k, v in values.items()}, run_name=".", global_step=spec.steps)
+        return True
+    except Exception as exc:  # TensorBoard missing or broken: the run's results stand
+        print(f"warning: TensorBoard hparams not written ({type(exc).__name__}: {exc})", flush=True)
+        return False
+
+
 def _now() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
@@ -72,75 +121,6 @@ def _one_line(exc: BaseException) -> str:
 
     text = " ".join((str(exc) if isinstance(exc, GanzooError) else f"{type(exc).__name__}: {exc}").split())
     return text[:600] + ("…" if len(text) > 600 else "")
-
-
-def recorded_train_stats(run_dir: Path) -> dict[str, Any]:
-    """What the run directory itself records of its training: the step and wall time (status.json, else
-    the last row of metrics.jsonl) and the median img/s (metrics.jsonl); keys without a value are left out.
-    These are the times of the runs as executed, whichever bench invocation reads them."""
-    from ganzoo.rundir import read_status
-
-    status, rates, last_wall = read_status(run_dir), [], None
-    with contextlib.suppress(OSError):
-        for line in (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(json.JSONDecodeError, TypeError, ValueError, KeyError, AttributeError):
-                row = json.loads(line)
-                if isinstance(row.get("wall_time"), (int, float)):
-                    last_wall = float(row["wall_time"])
-                rates.append(float(row["img_per_s"]))
-    wall = status.get("wall_time") if isinstance(status.get("wall_time"), (int, float)) else last_wall
-    found = {"step": status.get("step"), "wall_time": wall, "img_per_s": statistics.median(rates) if rates else None}
-    return {k: v for k, v in found.items() if v is not None}
-
-
-def _train_stats(run_dir: Path) -> dict[str, Any]:
-    """Training wall time and median img/s for the record (None where the run directory has none)."""
-    return {"step": None, "wall_time": None, "img_per_s": None, **recorded_train_stats(run_dir)}
-
-
-def _hparams(spec: RunSpec, cfg: Any) -> dict[str, Any]:
-    """A run's hyperparameters for TensorBoard: suite, variant, seed and every scalar config value."""
-    suite = ""
-    with contextlib.suppress(OSError, json.JSONDecodeError, AttributeError, KeyError, TypeError, IndexError):
-        suite = str(json.loads((spec.run_dir.parents[2] / "protocol.json").read_text(encoding="utf-8"))["suite"]["name"])
-    h: dict[str, Any] = {"suite": suite, "variant": spec.variant, "seed": spec.seed}
-    for section in ("run", "train", "dataset", "arch", "loss"):
-        for k, v in (getattr(cfg, section, None) or {}).items():
-            if isinstance(v, (list, tuple)):
-                v = "+".join(map(str, v))
-            if isinstance(v, (bool, int, float, str)) and f"{section}.{k}" not in ("run.seed",):
-                h[f"{section}.{k}"] = v
-    for name, opts in (getattr(cfg, "mitigation", None) or {}).items():
-        for k, v in (opts or {}).items():
-            if isinstance(v, (bool, int, float, str)):
-                h[f"mitigation.{name}.{k}"] = v
-    return h
-
-
-def log_to_tensorboard(spec: RunSpec, values: dict[str, float]) -> bool:
-    """Add the run's hyperparameters and evaluated metrics (``bench/METRIC``) to its TensorBoard log
-    (``RUN_DIR/tb``, beside the training curves) when the run's config has ``train.tensorboard`` on.
-    ``tensorboard --logdir bench-out/SUITE/runs`` then groups the runs as ``VARIANT/seed-K``."""
-    from ganzoo.rundir import read_run_config
-
-    cfg = read_run_config(spec.run_dir)
-    if not cfg.train.get("tensorboard"):
-        return False
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-        from torch.utils.tensorboard.summary import hparams
-
-        metrics = {f"bench/{k}": float(v) for k, v in values.items()}
-        exp, ssi, sei = hparams(_hparams(spec, cfg), metrics)
-        with SummaryWriter(log_dir=str(spec.run_dir / "tb")) as w:
-            for summary in (exp, ssi, sei):
-                w.file_writer.add_summary(summary)
-            for k, v in metrics.items():
-                w.add_scalar(k, v, spec.steps)
-        return True
-    except Exception as exc:  # TensorBoard missing or broken: the run's results stand
-        print(f"warning: TensorBoard hparams not written ({type(exc).__name__}: {exc})", flush=True)
-        return False
 
 
 def _clear(run_dir: Path) -> None:
@@ -155,15 +135,15 @@ def _action(spec: RunSpec) -> tuple[str, str | None]:
     from ganzoo.engine import checkpoint as ckpt
     from ganzoo.rundir import read_status
 
-    rec = read_record(spec.run_dir)
+    rec, found = read_record(spec.run_dir), ckpt.list_checkpoints(spec.run_dir)
     if not rec:
         return "fresh", "it has no bench record" if any(p.name != LOG_FILE for p in spec.run_dir.iterdir()) else None
     if rec.get("fingerprint") != spec.fingerprint:
         return "fresh", "its configuration changed"
-    if not ckpt.list_checkpoints(spec.run_dir):
+    if not found:
         return "fresh", "it has no checkpoint"
-    status, newest = read_status(spec.run_dir), ckpt.list_checkpoints(spec.run_dir)[0][0]
-    if status.get("status") == "completed" and status.get("step") == spec.steps == newest:
+    status = read_status(spec.run_dir)
+    if status.get("status") == "completed" and status.get("step") == spec.steps == found[0][0]:
         return "evaluate", None
     return "resume", None  # (a run beyond the steps asked for was refused by the runner)
 
@@ -178,8 +158,8 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
     run_dir, previous = spec.run_dir, read_record(spec.run_dir)
     started, cpu0 = time.perf_counter(), time.process_time()
     record: dict[str, Any] = {
-        "variant": spec.variant, "seed": spec.seed, "steps": spec.steps, "fingerprint": spec.fingerprint,
-        "status": "running", "attempts": int(previous.get("attempts", 0)) + 1 if previous.get("fingerprint") == spec.fingerprint else 1,
+        "variant": spec.variant, "seed": spec.seed, "steps": spec.steps, "fingerprint": spec.fingerprint, "status": "running",
+        "attempts": int(previous.get("attempts", 0)) + 1 if previous.get("fingerprint") == spec.fingerprint else 1,
         "started_at": _now(), "pid": os.getpid(), "metrics": {},
     }
     try:
@@ -202,7 +182,7 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
                 action = "fresh"
         if action == "fresh":
             status = start_run(spec.user, run_dir, quiet=True).status
-        record.update(_train_stats(run_dir))
+        record.update(recorded_train_stats(run_dir))
         if status != "completed":
             record["status"] = "interrupted"
             return record
@@ -213,11 +193,9 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
         print(f"--- {_now()} completed: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()), flush=True)
         log_to_tensorboard(spec, values)
     except KeyboardInterrupt:
-        record.update(_train_stats(run_dir) if run_dir.exists() else {})
-        record["status"] = "interrupted"
+        record.update(recorded_train_stats(run_dir), status="interrupted")
     except BaseException as exc:  # one failing run must not stop the bench
-        record.update(_train_stats(run_dir) if run_dir.exists() else {})
-        record.update(status="failed", error=_one_line(exc), error_type=type(exc).__name__)
+        record.update(recorded_train_stats(run_dir), status="failed", error=_one_line(exc), error_type=type(exc).__name__)
         traceback.print_exc()
     finally:
         record.update(finished_at=_now(), seconds=time.perf_counter() - started, cpu_seconds=time.process_time() - cpu0)
@@ -227,18 +205,13 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
     return record
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGTERM this process when the bench dies (even by SIGKILL), so it checkpoints and stops."""
-    if sys.platform.startswith("linux"):
+def main() -> int:
+    spec, device = pickle.load(sys.stdin.buffer)
+    if sys.platform.startswith("linux"):  # SIGTERM this process when the bench dies (even by SIGKILL): it checkpoints
         with contextlib.suppress(Exception):
             import ctypes
 
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def main() -> int:
-    spec, device = pickle.load(sys.stdin.buffer)
-    _die_with_parent()
     with contextlib.suppress(ValueError):  # SIGTERM outside training (evaluation): stop like Ctrl-C
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     import torch
@@ -246,8 +219,7 @@ def main() -> int:
     torch.set_num_threads(max(1, spec.threads or 1))
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(max(1, spec.threads or 1))
-    record = execute(spec, device=device)
-    return 0 if record["status"] in ("completed", "failed") else 130
+    return 0 if execute(spec, device=device)["status"] in ("completed", "failed") else 130
 
 
 if __name__ == "__main__":
