@@ -102,6 +102,28 @@ def _highlight(res: BenchResults, dataset: str, group: Sequence[VariantResult]) 
             f"{fmt_p(c.p)}); top by mean: {best.label} ({vals}){tail}.")
 
 
+def _baseline_highlight(res: BenchResults, dataset: str) -> str | None:
+    """Each variant against the dataset's baseline on the first three metrics: difference and whether it is
+    distinguishable at 95 %."""
+    metrics = res.metrics_of(dataset)[:3]
+    by_metric = {m: res.against_baseline(dataset, m) for m in metrics}
+    first = by_metric[metrics[0]] if metrics else []
+    if not first:
+        return None
+    parts = []
+    for c in first:
+        cells = []
+        for m in metrics:
+            hit = next((x for x in by_metric[m] if x.variant == c.variant), None)
+            if hit is not None:
+                diff = fmt_value(m, abs(hit.difference))
+                verdict = "distinguishable" if hit.significant else "not distinguishable"
+                cells.append(f"{metric_info(m).label} {'+' if hit.difference >= 0 else '−'}{diff}"
+                             f"{' points' if metric_info(m).percent else ''} ({fmt_p(hit.p)}, {verdict})")
+        parts.append(f"{c.variant}: " + ", ".join(cells))
+    return f"{dataset}, against the baseline {first[0].baseline} at 95 %: " + "; ".join(parts) + "."
+
+
 def _group(res: BenchResults, dataset: str, group: Sequence[VariantResult], colors: Mapping[str, str]) -> dict[str, Any]:
     metrics = res.metrics_of(dataset)
     best: dict[str, Comparison | None] = {}
@@ -164,7 +186,7 @@ def report_model(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str
         "compute": fmt_duration(res.run_time), "train_sum": fmt_duration(res.runs_wall_time),
         "ci_method": stats.CI_METHOD, "test_method": stats.TEST_METHOD,
         "primary": metric_info(s.primary_metric).label, "better": "higher" if s.primary_direction == "max" else "lower",
-        "highlights": [h for d, g in groups.items() if (h := _highlight(res, d, g))],
+        "highlights": [h for d, g in groups.items() for h in (_highlight(res, d, g), _baseline_highlight(res, d)) if h],
         "groups": [_group(res, d, g, colors) for d, g in groups.items()],
         "sections": [sec for sec in sections if sec["figures"] or sec["galleries"]],
         "failures": [{"variant": r["variant"], "seed": r["seed"], "type": r["error_type"] or "", "error": r["error"] or "",

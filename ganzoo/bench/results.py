@@ -74,6 +74,25 @@ class Comparison:
 
 
 @dataclass
+class BaselineComparison:
+    """A variant against its dataset's baseline variant on one metric: difference of means and Welch's test."""
+
+    dataset: str
+    metric: str
+    variant: str
+    baseline: str
+    difference: float
+    p: float | None
+
+    @property
+    def significant(self) -> bool:
+        return stats.distinguishable(self.p)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "distinguishable": self.significant, "test": stats.TEST_METHOD}
+
+
+@dataclass
 class VariantResult:
     name: str
     dataset: str
@@ -157,6 +176,17 @@ class BenchResults:
         best, second = have[0], have[1]
         return Comparison(dataset, metric, best.name, second.name, stats.welch_p(best.stats[metric].values, second.stats[metric].values))
 
+    def against_baseline(self, dataset: str, metric: str | None = None) -> list[BaselineComparison]:
+        """Every other variant of ``dataset`` against the suite's baseline variant of it (none without one)."""
+        metric = metric or self.suite.primary_metric
+        group = self.by_dataset().get(dataset, [])
+        base = next((v for v in group if self.suite.variant(v.name).baseline), None)
+        if base is None or not base.stats.get(metric) or base.stats[metric].mean is None:
+            return []
+        return [BaselineComparison(dataset, metric, v.name, base.name, v.stats[metric].mean - base.stats[metric].mean,
+                                   stats.welch_p(v.stats[metric].values, base.stats[metric].values))
+                for v in group if v is not base and v.stats.get(metric) and v.stats[metric].mean is not None]
+
     def metrics_of(self, dataset: str) -> list[str]:
         """The metrics of a dataset's variants, the primary one first."""
         names = list(dict.fromkeys(m for v in self.variants if v.dataset == dataset for m in v.metrics))
@@ -230,6 +260,7 @@ def results_dict(res: BenchResults) -> dict[str, Any]:
         "runs": res.runs,
         "variants": [v.to_dict() for v in res.variants],
         "comparisons": [c.to_dict() for d in res.by_dataset() if (c := res.compare(d))],
+        "against_baseline": [c.to_dict() for d in res.by_dataset() for c in res.against_baseline(d)],
         "references": {d: [r.to_dict() for r in rows] for d, rows in res.references.items()},
         "published": [p.model_dump() for p in s.published],
         "failures": [{k: r[k] for k in ("variant", "seed", "error", "error_type", "run_dir")} for r in res.failures],

@@ -118,6 +118,7 @@ class Variant(_Schema):
     steps: Annotated[int, Field(ge=1)] = None  # type: ignore[assignment]  # filled in by _complete
     metrics: Metrics | None = None
     eval_samples: Annotated[int, Field(ge=1)] | None = None
+    baseline: bool = False  # the variant the others of its dataset are tested against
     sets: Sets = {}
 
     @property
@@ -195,6 +196,12 @@ class Suite(_Schema):
                 if getattr(v, key) is None:
                     setattr(v, key, copy.copy(getattr(self, key)))
             v.mitigations, v.metrics = tuple(v.mitigations or ()), tuple(v.metrics or ())  # type: ignore[assignment]
+        baselines: dict[str, str] = {}
+        for v in self.variants:
+            if v.baseline and v.dataset in baselines:
+                raise SuiteError(f"{src}: key 'baseline': variants {baselines[v.dataset]!r} and {v.name!r} are both the "
+                                 f"baseline of dataset {v.dataset!r} (one per dataset)")
+            baselines.update({v.dataset: v.name} if v.baseline else {})
         self.metrics = list(dict.fromkeys(m for v in self.variants for m in v.metrics))  # type: ignore[union-attr]
         self.primary_metric = self.primary_metric or self.metrics[0]
         if self.primary_metric not in self.metrics:

@@ -15,7 +15,7 @@ from ganzoo.bench import stats
 from ganzoo.bench.references import ReferenceRow
 from ganzoo.bench.report import _highlight, render, report_model
 from ganzoo.bench.results import BenchResults, Stat, VariantResult, collect, csv_text, results_dict
-from ganzoo.bench.suite import expand_runs, parse_suite_text
+from ganzoo.bench.suite import SuiteError, expand_runs, parse_suite_text
 from tests.bench.conftest import TINY
 
 SUITE = TINY.format(steps=30, ckpt=0, extra="")
@@ -239,3 +239,26 @@ def test_a_bench_run_logs_its_hyperparameters_and_metrics_to_tensorboard(tmp_pat
     off.run_dir.mkdir(parents=True)
     write_run_config(off.run_dir, config_mod.resolve(off.user))
     assert not log_to_tensorboard(off, {"modes": 7.0}) and not (off.run_dir / "tb").exists()
+
+
+def test_each_variant_is_tested_against_the_baseline_in_the_highlights_and_results() -> None:
+    res = _results({"gan": [1.0, 0.0, 1.0, 2.0, 1.0], "lsgan": [8.0, 8.0, 7.0, 8.0, 8.0]}, references=False)
+    res.suite.variant("gan").baseline = True
+    (c,) = res.against_baseline("ring8")
+    assert (c.variant, c.baseline, c.metric) == ("lsgan", "gan", "modes")
+    assert c.difference == pytest.approx(6.8) and c.significant
+    assert c.p == pytest.approx(stats.welch_p([8.0, 8.0, 7.0, 8.0, 8.0], [1.0, 0.0, 1.0, 2.0, 1.0]))
+    md = _md(res)
+    assert "ring8, against the baseline gan at 95 %: lsgan: modes +6.8 (p < 0.001, distinguishable)" in md
+    assert results_dict(res)["against_baseline"][0]["distinguishable"] is True
+    # Within noise the same sentence says so; a suite without a baseline has none.
+    res = _results({"gan": [7.0, 8.0, 9.0], "lsgan": [6.5, 7.5, 8.5]}, references=False)
+    assert res.against_baseline("ring8") == [] and "against the baseline" not in _md(res)
+    res.suite.variant("lsgan").baseline = True
+    assert "gan: modes +0.5 (p = 0.57, not distinguishable)" in _md(res)
+
+
+def test_two_baselines_of_one_dataset_are_refused() -> None:
+    text = SUITE.replace('name = "gan"', 'name = "gan"\nbaseline = true').replace('name = "lsgan"', 'name = "lsgan"\nbaseline = true')
+    with pytest.raises(SuiteError, match="both the baseline of dataset 'ring8'"):
+        parse_suite_text(text, source="tiny.toml")
