@@ -116,6 +116,8 @@ def test_builtin_suites_are_valid() -> None:
     assert len(quick.variants) >= 3 and len(quick.seeds) >= 5
     assert "ring8" in quick.datasets
     assert any(not v.mitigations for v in quick.variants) and any(v.mitigations for v in quick.variants)
+    (baseline,) = [v for v in quick.variants if v.baseline]  # the report tests the mitigations against it
+    assert not baseline.mitigations
 
 
 def test_cli_bad_suite_file_exits_2_with_one_line(tmp_path: Path) -> None:
