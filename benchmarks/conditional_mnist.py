@@ -14,7 +14,7 @@ its held-out accuracy is printed beside ``cas`` as the ceiling. Numbers after a 
 smoke-level comparison, not converged results.
 
     python benchmarks/conditional_mnist.py --data-root ../shared/data/mnist-t10k [--steps 300] [--width 32]
-        [--batch-size 32] [--num-samples 1000] [--out DIR] [--json]
+        [--batch-size 32] [--num-samples 1000] [--out DIR] [--reuse] [--train-only conditional|unconditional] [--json]
 """
 
 from __future__ import annotations
@@ -32,11 +32,14 @@ from typing import Any
 import torch
 
 from ganzoo.engine.api import start_run
+from ganzoo.files import write_text
 from ganzoo.metrics.classifier import get_classifier
 from ganzoo.metrics.evaluate import evaluate
 from ganzoo.metrics.sources import source_from_run
 
 DATASET_OPTS = {"split": "test"}
+TIMING_FILE = "conditional_mnist_timing.json"
+MODELS = (("conditional", True), ("unconditional", False))
 
 
 def train(run_dir: Path, *, conditional: bool, args: argparse.Namespace) -> dict[str, Any]:
@@ -53,8 +56,24 @@ def train(run_dir: Path, *, conditional: bool, args: argparse.Namespace) -> dict
     result = start_run(user, run_dir, quiet=True)
     if result.status != "completed":
         raise SystemExit(f"training {'conditional' if conditional else 'unconditional'} resnet: {result.status}")
-    return {"seconds": round(time.perf_counter() - start, 1), "cpu_seconds": round(time.process_time() - cpu0, 1),
-            "steps": result.step}
+    timing = {"seconds": round(time.perf_counter() - start, 1), "cpu_seconds": round(time.process_time() - cpu0, 1),
+              "steps": result.step}
+    write_text(run_dir / TIMING_FILE, json.dumps(timing) + "\n")
+    return timing
+
+
+def finished(run_dir: Path, steps: int) -> dict[str, Any] | None:
+    """The timing of a completed run of ``steps`` steps in ``run_dir`` (None: not there or not finished)."""
+    try:
+        status = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if status.get("status") != "completed" or status.get("step") != steps:
+        return None
+    try:
+        return dict(json.loads((run_dir / TIMING_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError):  # trained by an older version of this script: the engine's wall time only
+        return {"seconds": round(float(status.get("wall_time", 0.0)), 1), "cpu_seconds": None, "steps": steps}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num-samples", type=int, default=1000, help="generated samples per model (cas: split over the classes)")
     p.add_argument("--out", type=Path, default=None, help="where the two runs go (default: a temporary folder)")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep completed runs of the same step count already in --out instead of training them again")
+    p.add_argument("--train-only", choices=[m for m, _ in MODELS], default=None,
+                   help="train just this model into --out and stop (e.g. both at once in two processes, then --reuse)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     args.data_root = args.data_root.expanduser().resolve()
@@ -75,9 +98,18 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out or Path(tempfile.mkdtemp(prefix="ganzoo-cond-mnist-"))
     timings = {}
-    for name, cond in (("conditional", True), ("unconditional", False)):
+    for name, cond in MODELS:
+        if args.train_only and name != args.train_only:
+            continue
+        done = finished(out / name, args.steps) if args.reuse else None
+        if done is not None:
+            print(f"[bench] reusing the trained {name} resnet in {out / name}", file=sys.stderr, flush=True)
+            timings[name] = done
+            continue
         print(f"[bench] training the {name} resnet (width {args.width}, {args.steps} steps) ...", file=sys.stderr, flush=True)
         timings[name] = train(out / name, conditional=cond, args=args)
+    if args.train_only:
+        return 0
 
     clf = get_classifier("mnist", data_root=args.data_root, dataset_options=DATASET_OPTS)
     cond_source = source_from_run(out / "conditional")
@@ -104,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"classifier (mnist test split) held-out accuracy: {clf.accuracy:.3f}")
     for name, t in timings.items():
-        print(f"{name}: {t['steps']} steps in {t['seconds']} s wall ({t['cpu_seconds']} s CPU)")
+        cpu = f"{t['cpu_seconds']} s CPU" if t.get("cpu_seconds") is not None else "CPU time not recorded"
+        print(f"{name}: {t['steps']} steps in {t['seconds']} s wall ({cpu})")
     print("\n| digit | " + " | ".join(str(k) for k in range(10)) + " | all |")
     print("|---|" + "---|" * 11)
     print("| conditional: cas (%) | " + " | ".join(f"{100 * a:.0f}" for a in per_class) + f" | {100 * cas.value:.1f} |")
