@@ -13,11 +13,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from ganzoo.bench.evaluation import SAMPLES_FILE  # noqa: E402
 from ganzoo.bench.references import real_data  # noqa: E402
-from ganzoo.bench.results import BenchResults, VariantResult  # noqa: E402
+from ganzoo.bench.results import BenchResults  # noqa: E402
 from ganzoo.bench.worker import metric_rows  # noqa: E402
 from ganzoo.engine.samples import grid_png  # noqa: E402
 from ganzoo.metrics.catalogue import value_info as metric_info  # noqa: E402
@@ -64,7 +65,7 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
     published = [p for p in res.suite.published if p.dataset == dataset and p.variant]
     n = len(group)
     refs_drawn: set[str] = set()
-    with plt.rc_context(STYLE):
+    with plt.style.context(STYLE):
         fig, axes = plt.subplots(1, len(metrics), figsize=(max(6.0, 3.1 * len(metrics) + 1.6), 0.42 * n + 1.3),
                                  sharey=True, squeeze=False)
         y = np.arange(n)[::-1]
@@ -138,7 +139,7 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
         return None
     ncols = min(4, len(group))
     nrows = math.ceil(len(group) / ncols)
-    with plt.rc_context(STYLE):
+    with plt.style.context(STYLE):
         fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.25 * nrows), squeeze=False)
         for ax in axes.flat[len(group):]:
             ax.axis("off")
@@ -167,10 +168,8 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
 
 def _real_samples(run_dir: Path, n: int) -> tuple[Any, Any]:
     """(up to ``n`` real samples as a float tensor, DataInfo) of the dataset as configured in ``run_dir``."""
-    import torch
-
     data = real_data(run_dir)
-    x = data.tensors[0] if data.tensors is not None else torch.stack([data.dataset[i][0] for i in range(min(n, len(data.dataset)))])
+    x = data.tensors[0] if data.tensors is not None else torch.stack([data.dataset[i][0] for i in range(min(n, len(data)))])
     return x[:n].float(), data.info
 
 
@@ -203,7 +202,7 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
     pad = 0.18 * float(max(hi - lo))
     ncols = max(len(row) for row in panels)
     size = max(1.75, min(2.5, 7.5 / ncols))
-    with plt.rc_context(STYLE):
+    with plt.style.context(STYLE):
         fig, axes = plt.subplots(len(panels), ncols, figsize=(size * ncols + 0.9, size * len(panels) + 0.2), squeeze=False)
         for ri, (v, row) in enumerate(zip(group, panels)):
             for ci in range(ncols):
@@ -252,18 +251,17 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
 
 def throughput_figure(res: BenchResults) -> bytes | None:
     """Training wall time per run for every variant (mean ± std), all datasets together."""
-    vs: list[VariantResult] = [v for v in res.variants if v.stats["wall_time"].mean is not None]
+    vs = [(v, x) for v in res.variants if (x := v.mean("wall_time")) is not None]
     if not vs:
         return None
     colors = variant_colors(res)
-    with plt.rc_context(STYLE):
+    with plt.style.context(STYLE):
         fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(vs) + 1.0))
         y = np.arange(len(vs))[::-1]
-        for yi, v in zip(y, vs):
-            s = v.stats["wall_time"]
-            ax.barh(yi, s.mean, height=0.6, color=colors[v.name], alpha=0.7, xerr=s.std or 0, ecolor="#333", capsize=2)
+        for yi, (v, x) in zip(y, vs):
+            ax.barh(yi, x, height=0.6, color=colors[v.name], alpha=0.7, xerr=v.stats["wall_time"].std or 0, ecolor="#333", capsize=2)
         ax.set_yticks(y)
-        ax.set_yticklabels([v.name for v in vs])
+        ax.set_yticklabels([v.name for v, _ in vs])
         ax.set_xlabel("training wall time per run (s)")
         ax.grid(axis="x", color="#e6e6e6")
         ax.set_axisbelow(True)

@@ -77,7 +77,7 @@ def _sources(job: ReferenceJob) -> list[tuple[str, str, str, Callable[[], Genera
     loaded = load_generator(job.run_dir)
     cfg, info = loaded.config, loaded.info
     data = build_data(cfg, get_host())
-    order, taken = torch.randperm(len(data.dataset), generator=torch.Generator().manual_seed(job.seed)), itertools.count()
+    order, taken = torch.randperm(len(data), generator=torch.Generator().manual_seed(job.seed)), itertools.count()
 
     def source(generate: Callable[[torch.Tensor, Any], torch.Tensor]) -> GeneratorSource:
         return GeneratorSource(info=info, latent_dim=1, latent_distribution="normal", generate=generate,

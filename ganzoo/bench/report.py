@@ -16,7 +16,7 @@ import jinja2
 from ganzoo.bench import plots, stats
 from ganzoo.bench.evaluation import GRID_FILE
 from ganzoo.bench.progress import fmt_duration
-from ganzoo.bench.results import BenchResults, Comparison, Stat, VariantResult, add_references, write_results
+from ganzoo.bench.results import BenchResults, Stat, VariantResult, add_references, write_results
 from ganzoo.bench.suite import PublishedRow
 from ganzoo.files import write_bytes, write_text
 from ganzoo.metrics.catalogue import value_info as metric_info
@@ -126,13 +126,11 @@ def _baseline_highlight(res: BenchResults, dataset: str) -> str | None:
 
 def _group(res: BenchResults, dataset: str, group: Sequence[VariantResult], colors: Mapping[str, str]) -> dict[str, Any]:
     metrics = res.metrics_of(dataset)
-    best: dict[str, Comparison | None] = {}
-    for m in metrics:  # a column's best is marked only where it is distinguishable from the column's runner-up
-        c = res.compare(dataset, m)
-        best[m] = c if c is not None and c.significant else None
+    # a column's best is marked only where it is distinguishable from the column's runner-up
+    best = {m: c.best if (c := res.compare(dataset, m)) and c.significant else None for m in metrics}
     rows = [{
         "rank": v.rank or "–", "name": v.name, "label": v.label, "components": v.components, "color": colors[v.name],
-        "cells": [{"text": fmt_ci(m, v.stats[m]), "best": best[m] is not None and best[m].best == v.name,
+        "cells": [{"text": fmt_ci(m, v.stats[m]), "best": best[m] == v.name,
                    "seeds": ", ".join(fmt_value(m, x) for x in v.stats[m].values),
                    "std": fmt_value(m, v.stats[m].std) if v.stats[m].std is not None else "–"} for m in metrics],
         "seeds_ok": f"{v.completed}/{len(v.runs)}", "train_time": fmt_duration(v.stats["wall_time"].mean),

@@ -118,6 +118,9 @@ class VariantResult:
     def completed(self) -> int:
         return self.count("completed")
 
+    def mean(self, metric: str) -> float | None:
+        return s.mean if (s := self.stats.get(metric)) else None
+
     def to_dict(self) -> dict[str, Any]:
         return {"variant": self.name, "dataset": self.dataset, "arch": self.arch, "loss": self.loss,
                 "mitigations": list(self.mitigations), "components": self.components, "rank": self.rank,
@@ -165,12 +168,12 @@ class BenchResults:
         """The best variant of ``dataset`` on ``metric`` (default: the primary one) by mean, against the runner-up."""
         metric = metric or self.suite.primary_metric
         sign = 1 if self.direction(metric) == "max" else -1
-        have = [v for v in self.by_dataset().get(dataset, []) if v.stats.get(metric) and v.stats[metric].mean is not None]
+        means = [(x, v) for v in self.by_dataset().get(dataset, []) if (x := v.mean(metric)) is not None]
+        if metric != self.suite.primary_metric:  # the primary one keeps the rank order (ties broken by the next metrics)
+            means.sort(key=lambda xv: -sign * xv[0])
+        have = [v for _, v in means]
         if not have:
             return None
-        have.sort(key=lambda v: -sign * v.stats[metric].mean)
-        if metric == self.suite.primary_metric:  # the rank order (ties broken by the next metrics)
-            have.sort(key=lambda v: (v.rank is None, v.rank or 0))
         if len(have) == 1:
             return Comparison(dataset, metric, have[0].name, None, None)
         best, second = have[0], have[1]
@@ -181,11 +184,11 @@ class BenchResults:
         metric = metric or self.suite.primary_metric
         group = self.by_dataset().get(dataset, [])
         base = next((v for v in group if self.suite.variant(v.name).baseline), None)
-        if base is None or not base.stats.get(metric) or base.stats[metric].mean is None:
+        if base is None or (base_mean := base.mean(metric)) is None:
             return []
-        return [BaselineComparison(dataset, metric, v.name, base.name, v.stats[metric].mean - base.stats[metric].mean,
+        return [BaselineComparison(dataset, metric, v.name, base.name, x - base_mean,
                                    stats.welch_p(v.stats[metric].values, base.stats[metric].values))
-                for v in group if v is not base and v.stats.get(metric) and v.stats[metric].mean is not None]
+                for v in group if v is not base and (x := v.mean(metric)) is not None]
 
     def metrics_of(self, dataset: str) -> list[str]:
         """The metrics of a dataset's variants, the primary one first."""
@@ -201,7 +204,7 @@ def _run_row(spec: RunSpec, suite: Suite, out: Path) -> dict[str, Any]:
     recorded = {**rec, **recorded_train_stats(spec.run_dir)} if rec else {}
     seeds = [s for s in (rec.get("eval_seed"), (rec.get("eval") or {}).get("seed")) if isinstance(s, int) and not isinstance(s, bool)]
     return {
-        "variant": spec.variant, "dataset": v.dataset, "arch": v.arch, "loss": v.loss, "mitigations": list(v.mitigations),
+        "variant": spec.variant, "dataset": v.dataset, "arch": v.arch, "loss": v.loss, "mitigations": list(v.mitigations or ()),
         "seed": spec.seed, "status": status, "steps": spec.steps, "step": rec.get("step"),
         "metrics": {m: metrics.get(m) for m in spec.metrics}, "wall_time": recorded.get("wall_time"),
         "img_per_s": recorded.get("img_per_s"), "seconds": rec.get("seconds"), "error": rec.get("error"),
@@ -217,22 +220,21 @@ def collect(suite: Suite, specs: Sequence[RunSpec], out: Path, protocol: Mapping
     for spec in specs:
         rows[spec.variant].append(_run_row(spec, suite, out))
     variants = []
-    for v in suite.variants:
-        vr = VariantResult(v.name, v.dataset, v.arch, v.loss, v.mitigations, v.components, v.metrics, rows[v.name])
+    for var in suite.variants:
+        metrics = tuple(var.metrics or ())
+        vr = VariantResult(var.name, var.dataset, var.arch, var.loss, tuple(var.mitigations or ()), var.components, metrics,
+                           rows[var.name])
         done = [r for r in vr.runs if r["status"] == "completed"]
-        vr.stats = {**{m: Stat.of([r["metrics"].get(m) for r in done]) for m in v.metrics},
+        vr.stats = {**{m: Stat.of([r["metrics"].get(m) for r in done]) for m in metrics},
                     **{k: Stat.of([r[k] for r in done]) for k in EXTRA_STATS}}
         variants.append(vr)
     res = BenchResults(suite, dict(protocol), variants)
-    def mean(v: VariantResult, m: str) -> float | None:
-        return v.stats[m].mean if m in v.stats else None
-
     for dataset, group in res.by_dataset().items():  # best first by each metric in turn, variants without a value last
         order = res.metrics_of(dataset)
-        group.sort(key=lambda v: [(1, 0.0) if (x := mean(v, m)) is None else (0, -x if res.direction(m) == "max" else x)
+        group.sort(key=lambda v: [(1, 0.0) if (x := v.mean(m)) is None else (0, -x if res.direction(m) == "max" else x)
                                   for m in order])
         for i, v in enumerate(group):
-            v.rank = i + 1 if mean(v, suite.primary_metric) is not None else None
+            v.rank = i + 1 if v.mean(suite.primary_metric) is not None else None
     add_references(res, out, compute=False)
     return res
 
