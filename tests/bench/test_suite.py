@@ -48,7 +48,7 @@ def test_parse_tiny_suite(tiny_suite: Path) -> None:
          "s.toml: key 'device': expected 'auto', 'cpu' or 'cuda', got 'tpu'"),
         (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n'
                 '[[variants]]\nname = "b"\ndataset = "ring8"\narch = "mlp"\nlos = "lsgan"\n',
-         "s.toml: variants[1] ('b'): unknown key 'los' (did you mean 'loss'?); allowed: arch, dataset, description"),
+         "s.toml: variants[1] ('b'): unknown key 'los' (did you mean 'loss'?); allowed: arch, baseline, dataset, description"),
         (BASE + '[[variants]]\nname = "a b"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n',
          "s.toml: variants[0] ('a b'): key 'name': expected match pattern"),
         (BASE + '[[variants]]\nname = "a"\ndataset = "ring8"\narch = "mlp"\nloss = "ns-gan"\n'
