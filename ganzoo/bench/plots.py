@@ -43,10 +43,6 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _scale(metric: str) -> float:
-    return 100.0 if metric_info(metric).percent else 1.0
-
-
 def num_modes(res: BenchResults, dataset: str) -> int | None:
     """Number of modes of ``dataset``, from the evaluation records of its runs."""
     for r in res.runs:
@@ -70,8 +66,8 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
                                  sharey=True, squeeze=False)
         y = np.arange(n)[::-1]
         for ax, m in zip(axes[0], metrics):
-            k = _scale(m)
             info = metric_info(m)
+            k = 100.0 if info.percent else 1.0
             for yi, v in zip(y, group):
                 s = v.stats.get(m)
                 c = colors[v.name]
@@ -111,18 +107,13 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
         axes[0][0].set_yticklabels([v.label for v in group])
         axes[0][0].set_ylim(-0.6, n - 0.4)
         fig.tight_layout()
-        handles, labels = [], []
-        if marked:
-            handles.append(Line2D([], [], marker="D", linestyle="none", markerfacecolor="white", markeredgecolor="#111", markersize=6))
-            labels.append("published value (paper, its own protocol)")
-        if "real" in refs_drawn:
-            handles.append(Line2D([], [], color="#2b8a3e", linestyle="--"))
-            labels.append("real data (same metrics)")
-        if "chance" in refs_drawn:
-            handles.append(Line2D([], [], color="#868e96", linestyle=":"))
-            labels.append("chance")
-        if handles:
-            fig.legend(handles, labels, loc="upper center", ncol=len(handles), bbox_to_anchor=(0.5, 0.0), fontsize=8)
+        legend = [(h, label) for h, label, shown in (
+            (Line2D([], [], marker="D", linestyle="none", markerfacecolor="white", markeredgecolor="#111", markersize=6),
+             "published value (paper, its own protocol)", marked),
+            (Line2D([], [], color="#2b8a3e", linestyle="--"), "real data (same metrics)", "real" in refs_drawn),
+            (Line2D([], [], color="#868e96", linestyle=":"), "chance", "chance" in refs_drawn)) if shown]
+        if legend:
+            fig.legend(*zip(*legend), loc="upper center", ncol=len(legend), bbox_to_anchor=(0.5, 0.0), fontsize=8)
         return _png(fig)
 
 
@@ -151,11 +142,9 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
             for i, (_seed, c) in enumerate(curves[v.name]):
                 if not c:
                     continue
-                ls = ["-", "--", ":", "-."][i % 4]
-                ax.plot(c["step"], c["loss_d"], color="#4C72B0", linewidth=1.1, linestyle=ls, alpha=0.85,
-                        label="D" if i == 0 else None)
-                ax.plot(c["step"], c["loss_g"], color="#DD8452", linewidth=1.1, linestyle=ls, alpha=0.85,
-                        label="G" if i == 0 else None)
+                for key, color, label in (("loss_d", "#4C72B0", "D"), ("loss_g", "#DD8452", "G")):
+                    ax.plot(c["step"], c[key], color=color, linewidth=1.1, linestyle=["-", "--", ":", "-."][i % 4], alpha=0.85,
+                            label=label if i == 0 else None)
             ax.set_title(v.label, fontsize=9)
             ax.grid(color="#eeeeee", linewidth=0.7)
             ax.tick_params(labelsize=7)
@@ -182,17 +171,9 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
     """Generated samples (coloured: high quality; grey: not) over real samples (light), variants × seeds."""
     group = res.by_dataset()[dataset]
     colors = variant_colors(res)
-    panels: list[list[tuple[dict[str, Any], np.ndarray | None]]] = []
-    any_run = None
-    for v in group:
-        row = []
-        for r in v.runs[:max_seeds]:
-            path = out / r["run_dir"] / SAMPLES_FILE
-            pts = np.load(path) if r["status"] == "completed" and path.exists() else None
-            if pts is not None and any_run is None:
-                any_run = out / r["run_dir"]
-            row.append((r, pts))
-        panels.append(row)
+    panels = [[(r, np.load(path) if r["status"] == "completed" and (path := out / r["run_dir"] / SAMPLES_FILE).exists() else None)
+               for r in v.runs[:max_seeds]] for v in group]
+    any_run = next((out / r["run_dir"] for row in panels for r, pts in row if pts is not None), None)
     if any_run is None:
         return None
     x, info = _real_samples(any_run, 4000)
@@ -207,11 +188,7 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
         for ri, (v, row) in enumerate(zip(group, panels)):
             for ci in range(ncols):
                 ax = axes[ri][ci]
-                ax.set_xticks([])
-                ax.set_yticks([])
-                ax.set_xlim(lo[0] - pad, hi[0] + pad)
-                ax.set_ylim(lo[1] - pad, hi[1] + pad)
-                ax.set_aspect("equal")
+                ax.set(xticks=[], yticks=[], xlim=(lo[0] - pad, hi[0] + pad), ylim=(lo[1] - pad, hi[1] + pad), aspect="equal")
                 for sp in ax.spines.values():
                     sp.set_visible(True)
                     sp.set_edgecolor("#cccccc")
@@ -260,9 +237,7 @@ def throughput_figure(res: BenchResults) -> bytes | None:
         y = np.arange(len(vs))[::-1]
         for yi, (v, x) in zip(y, vs):
             ax.barh(yi, x, height=0.6, color=colors[v.name], alpha=0.7, xerr=v.stats["wall_time"].std or 0, ecolor="#333", capsize=2)
-        ax.set_yticks(y)
-        ax.set_yticklabels([v.name for v, _ in vs])
-        ax.set_xlabel("training wall time per run (s)")
+        ax.set(yticks=y, yticklabels=[v.name for v, _ in vs], xlabel="training wall time per run (s)")
         ax.grid(axis="x", color="#e6e6e6")
         ax.set_axisbelow(True)
         fig.tight_layout()

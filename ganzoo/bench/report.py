@@ -28,9 +28,9 @@ SECTIONS = {"metrics": "Metrics per variant", "samples": "Samples", "losses": "L
 class Figure:
     key: str  # file name stem under figures/
     title: str
-    caption: str
     png: bytes
-    section: str  # one of SECTIONS
+    section: str  # one of SECTIONS; its caption is in templates/captions.j2
+    facts: dict[str, Any]  # what the caption says of it
 
 
 def fmt_value(metric: str, v: float | None) -> str:
@@ -245,31 +245,24 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
             problems.append(f"{key}: {type(exc).__name__}: {exc}")
             return None
 
-    def add(key: str, title: str, caption: str, section: str, make: Callable[..., bytes | None], *args: Any) -> bytes | None:
+    def add(key: str, title: str, section: str, facts: dict[str, Any], make: Callable[..., bytes | None], *args: Any) -> bytes | None:
         if png := draw(key, make, *args):
-            figures.append(Figure(key, title, caption, png, section))
+            figures.append(Figure(key, title, png, section, facts))
         return png
 
     for dataset, group in res.by_dataset().items():
-        marks = any(p.dataset == dataset and p.variant for p in res.suite.published)
-        add(f"metrics-{dataset}", f"{dataset}: metrics per variant",
-            "Bars: mean over seeds; black whiskers: ± 1 sample std; dots: individual seeds"
-            + ("; white diamonds: the published value for the matching model" if marks else "")
-            + ("; dashed green line: real data, dotted grey line: chance (the reference rows of the table)."
-               if res.references.get(dataset) else ".") + " Variants in rank order (best at the top).",
-            "metrics", plots.metrics_figure, res, dataset, res.metrics_of(dataset))
-        if not add(f"samples-{dataset}", f"{dataset}: generated samples",
-                   "Each panel: the evaluated samples of one run (rows: variants in rank order; columns: seeds), coloured when "
-                   "high quality (within 3 std of a centre), grey otherwise; light blue: real data; +: mixture centres.",
-                   "samples", plots.samples_2d_figure, res, dataset, out) and (items := gallery(res, out, dataset)):
+        facts = {"published": any(p.dataset == dataset and p.variant for p in res.suite.published),
+                 "references": bool(res.references.get(dataset))}
+        add(f"metrics-{dataset}", f"{dataset}: metrics per variant", "metrics", facts, plots.metrics_figure, res, dataset,
+            res.metrics_of(dataset))
+        if not add(f"samples-{dataset}", f"{dataset}: generated samples", "samples", {}, plots.samples_2d_figure, res, dataset,
+                   out) and (items := gallery(res, out, dataset)):
             run_dir = out / next(r for v in group for r in v.runs if (out / r["run_dir"] / GRID_FILE).exists())["run_dir"]
             real = draw(f"real-images-{dataset}", plots.real_images_png, dataset, run_dir)
             galleries[dataset] = ([("real data", "training images, for comparison", real)] if real else []) + items
-        add(f"losses-{dataset}", f"{dataset}: training losses",
-            "Discriminator (blue) and generator (orange) loss per logging interval; one line style per seed. "
-            "Losses of different objectives are not comparable with each other.", "losses", plots.loss_figure, res, dataset, out)
-    add("speed", "Training time per run", "Mean ± std over seeds of the training wall time of one run (this machine, "
-        f"{meta['workers']} parallel workers × {meta['threads']} threads).", "speed", plots.throughput_figure, res)
+        add(f"losses-{dataset}", f"{dataset}: training losses", "losses", {}, plots.loss_figure, res, dataset, out)
+    add("speed", "Training time per run", "speed", {"workers": meta["workers"], "threads": meta["threads"]},
+        plots.throughput_figure, res)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     for stale in set(fig_dir.glob("*.png")) - {fig_dir / f"{f.key}.png" for f in figures}:  # of an earlier report

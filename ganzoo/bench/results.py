@@ -5,7 +5,6 @@ data, chance) and the ``results.json`` / ``results.csv`` files."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import math
@@ -55,14 +54,7 @@ class Stat:
                 "min": self.min, "max": self.max, "n": self.n, "values": self.values}
 
 
-@dataclass
-class Comparison:
-    """The best variant of a dataset (by mean) against the runner-up on one metric."""
-
-    dataset: str
-    metric: str
-    best: str
-    runner_up: str | None
+class _Tested:
     p: float | None  # Welch's t-test; None: not testable (fewer than two seeds on a side, or one variant)
 
     @property
@@ -70,11 +62,22 @@ class Comparison:
         return stats.distinguishable(self.p)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "distinguishable": self.significant, "test": stats.TEST_METHOD}
+        return {**vars(self), "distinguishable": self.significant, "test": stats.TEST_METHOD}
 
 
 @dataclass
-class BaselineComparison:
+class Comparison(_Tested):
+    """The best variant of a dataset (by mean) against the runner-up on one metric."""
+
+    dataset: str
+    metric: str
+    best: str
+    runner_up: str | None
+    p: float | None
+
+
+@dataclass
+class BaselineComparison(_Tested):
     """A variant against its dataset's baseline variant on one metric: difference of means and Welch's test."""
 
     dataset: str
@@ -83,13 +86,6 @@ class BaselineComparison:
     baseline: str
     difference: float
     p: float | None
-
-    @property
-    def significant(self) -> bool:
-        return stats.distinguishable(self.p)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "distinguishable": self.significant, "test": stats.TEST_METHOD}
 
 
 @dataclass
