@@ -103,9 +103,7 @@ def metrics_figure(res: BenchResults, dataset: str, metrics: Sequence[str]) -> b
                 ax.set_xlim(0, 104)
             elif lo < 0 <= min((x for vv in group for x in vv.stats[m].values), default=0):
                 ax.set_xlim(0, hi)
-        axes[0][0].set_yticks(y)
-        axes[0][0].set_yticklabels([v.label for v in group])
-        axes[0][0].set_ylim(-0.6, n - 0.4)
+        axes[0][0].set(yticks=y, yticklabels=[v.label for v in group], ylim=(-0.6, n - 0.4))
         fig.tight_layout()
         legend = [(h, label) for h, label, shown in (
             (Line2D([], [], marker="D", linestyle="none", markerfacecolor="white", markeredgecolor="#111", markersize=6),
@@ -137,8 +135,7 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> bytes | None:
         for ax, v in zip(axes.flat, group):
             if not any(c for _, c in curves[v.name]):
                 ax.text(0.5, 0.5, "no training log", transform=ax.transAxes, ha="center", va="center", color="#999")
-                ax.set_xticks([])
-                ax.set_yticks([])
+                ax.set(xticks=[], yticks=[])
             for i, (_seed, c) in enumerate(curves[v.name]):
                 if not c:
                     continue

@@ -110,17 +110,10 @@ def _baseline_highlight(res: BenchResults, dataset: str) -> str | None:
     first = by_metric[metrics[0]] if metrics else []
     if not first:
         return None
-    parts = []
-    for c in first:
-        cells = []
-        for m in metrics:
-            hit = next((x for x in by_metric[m] if x.variant == c.variant), None)
-            if hit is not None:
-                diff = fmt_value(m, abs(hit.difference))
-                verdict = "distinguishable" if hit.significant else "not distinguishable"
-                cells.append(f"{metric_info(m).label} {'+' if hit.difference >= 0 else '−'}{diff}"
-                             f"{' points' if metric_info(m).percent else ''} ({fmt_p(hit.p)}, {verdict})")
-        parts.append(f"{c.variant}: " + ", ".join(cells))
+    parts = [f"{c.variant}: " + ", ".join(
+        f"{metric_info(m).label} {'+' if x.difference >= 0 else '−'}{fmt_value(m, abs(x.difference))}"
+        f"{' points' if metric_info(m).percent else ''} ({fmt_p(x.p)}, {'' if x.significant else 'not '}distinguishable)"
+        for m in metrics for x in by_metric[m] if x.variant == c.variant) for c in first]
     return f"{dataset}, against the baseline {first[0].baseline} at 95 %: " + "; ".join(parts) + "."
 
 
