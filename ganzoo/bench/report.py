@@ -110,11 +110,12 @@ def _baseline_highlight(res: BenchResults, dataset: str) -> str | None:
     first = by_metric[metrics[0]] if metrics else []
     if not first:
         return None
-    parts = [f"{c.variant}: " + ", ".join(
+    label = {v.name: v.label for v in res.variants if v.dataset == dataset}
+    parts = [f"{label[c.variant]}: " + ", ".join(
         f"{metric_info(m).label} {'+' if x.difference >= 0 else '−'}{fmt_value(m, abs(x.difference))}"
         f"{' points' if metric_info(m).percent else ''} ({fmt_p(x.p)}, {'' if x.significant else 'not '}distinguishable)"
         for m in metrics for x in by_metric[m] if x.variant == c.variant) for c in first]
-    return f"{dataset}, against the baseline {first[0].baseline} at 95 %: " + "; ".join(parts) + "."
+    return f"{dataset}, against the baseline {label[first[0].baseline]} at 95 %: " + "; ".join(parts) + "."
 
 
 def _group(res: BenchResults, dataset: str, group: Sequence[VariantResult], colors: Mapping[str, str]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ two-sided t-test between two variants (scipy.stats)."""
 from __future__ import annotations
 
 import statistics
+import warnings
 from collections.abc import Sequence
 
 from scipy import stats as sps
@@ -22,8 +23,8 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[fl
     """The Student-t ``confidence`` interval of the mean of ``values``; None below two values."""
     if len(values) < 2:
         return None
-    mean, half = statistics.fmean(values), t_quantile((1 + confidence) / 2, len(values) - 1) * sps.sem(values)
-    return mean - half, mean + half
+    half = t_quantile((1 + confidence) / 2, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+    return statistics.fmean(values) - half, statistics.fmean(values) + half
 
 
 def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
@@ -33,7 +34,9 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
         return None
     if statistics.variance(a) == statistics.variance(b) == 0:
         return 1.0 if statistics.fmean(a) == statistics.fmean(b) else 0.0
-    return float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # scipy warns of precision loss for a constant side; its p-value is right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(sps.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def distinguishable(p: float | None) -> bool:
