@@ -14,7 +14,7 @@ its held-out accuracy is printed beside ``cas`` as the ceiling. Numbers after a 
 smoke-level comparison, not converged results.
 
     python benchmarks/conditional_mnist.py --data-root ../shared/data/mnist-t10k [--steps 300] [--width 32]
-        [--batch-size 32] [--num-samples 1000] [--out DIR] [--reuse] [--train-only conditional|unconditional] [--json]
+        [--batch-size 32] [--mitigations acgan] [--num-samples 1000] [--out DIR] [--reuse] [--train-only conditional|unconditional] [--json]
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ MODELS = (("conditional", True), ("unconditional", False))
 def train(run_dir: Path, *, conditional: bool, args: argparse.Namespace) -> dict[str, Any]:
     user = {
         "run": {"dataset": "mnist", "arch": "resnet", "loss": args.loss, "steps": args.steps, "batch_size": args.batch_size,
-                "device": "cpu", "seed": args.seed, "data_root": str(args.data_root)},
+                "device": "cpu", "seed": args.seed, "data_root": str(args.data_root),
+                "mitigations": list(args.mitigations if conditional else ())},
         "dataset": dict(DATASET_OPTS),
         "arch": {"width": args.width, "conditional": conditional, "latent_dim": args.latent_dim},
         "train": {"tensorboard": False, "log_every": max(1, args.steps // 10), "sample_every": 0,
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--loss", default="hinge")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mitigations", type=lambda t: [m for m in t.split(",") if m], default=[],
+                   help="comma-separated mitigations for the conditional model only, e.g. acgan")
     p.add_argument("--num-samples", type=int, default=1000, help="generated samples per model (cas: split over the classes)")
     p.add_argument("--out", type=Path, default=None, help="where the two runs go (default: a temporary folder)")
     p.add_argument("--reuse", action="store_true",
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
         "load_1min": round(os.getloadavg()[0], 2), "torch": torch.__version__,
         "steps": args.steps, "width": args.width, "latent_dim": args.latent_dim, "batch_size": args.batch_size,
-        "loss": args.loss, "num_samples": args.num_samples, "train": timings,
+        "loss": args.loss, "conditional_mitigations": args.mitigations, "num_samples": args.num_samples, "train": timings,
         "classifier_accuracy": clf.accuracy, "cas": cas.value, "cas_per_class": per_class,
         "unconditional_histogram": hist, "runs": str(out),
     }
