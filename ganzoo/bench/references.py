@@ -58,7 +58,7 @@ class ReferenceJob:
     def key(self) -> str:
         cfg = read_run_config(self.run_dir)
         what = {"dataset": self.dataset, "options": cfg.dataset, "data_root": cfg.run.get("data_root"), "arch": cfg.run["arch"],
-                "arch_options": cfg.arch, "metrics": sorted(self.metrics), "n": self.num_samples, "seed": self.seed, "v": 2}
+                "arch_options": cfg.arch, "metrics": sorted(self.metrics), "n": self.num_samples, "seed": self.seed, "v": 3}
         return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -116,8 +116,24 @@ def compute_rows(job: ReferenceJob) -> list[ReferenceRow]:
             values, _ = score(make(), job.metrics, num_samples=job.num_samples, seed=job.seed, device=job.device)
             rows.append(ReferenceRow(kind, label, desc, values))
         except Exception as exc:
-            rows.append(ReferenceRow(kind, label, desc, error=f"{type(exc).__name__}: {exc}"))
+            rows.append(_metric_by_metric(job, kind, label, desc, make, exc))
     return rows
+
+
+def _metric_by_metric(job: ReferenceJob, kind: str, label: str, desc: str, make: Callable[[], GeneratorSource],
+                      exc: Exception) -> ReferenceRow:
+    """A row whose metrics could not all be scored together (e.g. ``cas`` of real data, which has no label
+    input): each metric alone; the ones that fail are left empty and named in the description."""
+    values: dict[str, float] = {}
+    skipped = []
+    for metric in job.metrics:
+        try:
+            values |= score(make(), [metric], num_samples=job.num_samples, seed=job.seed, device=job.device)[0]
+        except Exception:
+            skipped.append(metric)
+    if not values:
+        return ReferenceRow(kind, label, desc, error=f"{type(exc).__name__}: {exc}")
+    return ReferenceRow(kind, label, f"{desc} (not scored: {', '.join(skipped)})" if skipped else desc, values)
 
 
 def reference_rows(jobs: Mapping[str, ReferenceJob], out: Path, *, compute: bool = True) -> dict[str, list[ReferenceRow]]:

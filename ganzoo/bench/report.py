@@ -171,7 +171,10 @@ def report_model(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str
     s, groups = res.suite, res.by_dataset()
     metrics = list(dict.fromkeys(m for v in res.variants for m in v.metrics))
     sections = [{"key": key, "title": title, "figures": [f for f in figures if f.section == key],
-                 "galleries": [{"dataset": d, "items": items} for d, items in galleries.items()] if key == "samples" else []}
+                 "galleries": [{"dataset": d, "images": [{"label": label, "caption": caption, "png": png,
+                                                          "file": gallery_file(d, i)}
+                                                         for i, (label, caption, png) in enumerate(images)]}
+                               for d, images in galleries.items()] if key == "samples" else []}
                 for key, title in SECTIONS.items()]
     return {
         **meta, "suite": s.name, "description": s.description, "n_variants": len(s.variants),
@@ -206,6 +209,11 @@ def render(template: str, model: Mapping[str, Any]) -> str:
                              keep_trailing_newline=True)
     env.filters.update(md=_md, data_uri=_data_uri)
     return env.get_template(f"{template}.j2").render(**model)
+
+
+def gallery_file(dataset: str, index: int) -> str:
+    """The file under ``figures/`` of a dataset's ``index``-th gallery image (the Markdown report links it)."""
+    return f"samples-{dataset}-{index}.png"
 
 
 def gallery(res: BenchResults, out: Path, dataset: str) -> list[tuple[str, str, bytes]]:
@@ -259,10 +267,12 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
         plots.throughput_figure, res)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    for stale in set(fig_dir.glob("*.png")) - {fig_dir / f"{f.key}.png" for f in figures}:  # of an earlier report
+    files = {f"{f.key}.png": f.png for f in figures} | {gallery_file(d, i): png for d, images in galleries.items()
+                                                         for i, (_, _, png) in enumerate(images)}
+    for stale in set(fig_dir.glob("*.png")) - {fig_dir / name for name in files}:  # of an earlier report
         stale.unlink()
-    for f in figures:
-        write_bytes(fig_dir / f"{f.key}.png", f.png)
+    for name, png in files.items():
+        write_bytes(fig_dir / name, png)
     model = report_model(res, figures, meta, plots.variant_colors(res), galleries)
     write_text(out / "report.md", render("report.md", model))
     write_text(out / "report.html", render("report.html", model))

@@ -221,7 +221,8 @@ def collect(suite: Suite, specs: Sequence[RunSpec], out: Path, protocol: Mapping
         vr = VariantResult(var.name, var.dataset, var.arch, var.loss, tuple(var.mitigations or ()), var.components, metrics,
                            rows[var.name])
         done = [r for r in vr.runs if r["status"] == "completed"]
-        vr.stats = {**{m: Stat.of([r["metrics"].get(m) for r in done]) for m in metrics},
+        # every metric of the suite, so a column this variant does not report is an empty cell (no value)
+        vr.stats = {**{m: Stat.of([r["metrics"].get(m) for r in done]) for m in dict.fromkeys([*metrics, *(suite.metrics or ())])},
                     **{k: Stat.of([r[k] for r in done]) for k in EXTRA_STATS}}
         variants.append(vr)
     res = BenchResults(suite, dict(protocol), variants)

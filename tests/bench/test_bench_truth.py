@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from ganzoo.bench import stats
 from ganzoo.bench.references import ReferenceRow
@@ -262,3 +263,64 @@ def test_two_baselines_of_one_dataset_are_refused() -> None:
     text = SUITE.replace('name = "gan"', 'name = "gan"\nbaseline = true').replace('name = "lsgan"', 'name = "lsgan"\nbaseline = true')
     with pytest.raises(SuiteError, match="both the baseline of dataset 'ring8'"):
         parse_suite_text(text, source="tiny.toml")
+
+
+def test_variants_with_different_metric_lists_leave_the_missing_cells_empty(tmp_path: Path) -> None:
+    """As in the `conditional` suite, where only conditional variants report `cas`: both reports and the CSV
+    are written, and the cell of a metric a variant does not report is empty, not an error."""
+    from ganzoo.bench.worker import write_record
+
+    text = SUITE.replace('name = "gan"', 'name = "gan"\nmetrics = ["modes", "high_quality"]')
+    suite = parse_suite_text(text, source="tiny.toml")
+    assert suite.variant("gan").metrics == ("modes", "high_quality") and "reverse_kl" in suite.metrics
+    specs = expand_runs(suite, tmp_path, device="cpu")
+    for spec in specs:
+        spec.run_dir.mkdir(parents=True)
+        metrics = {"modes": 8.0, "high_quality": 0.5} | ({"reverse_kl": 0.25} if spec.variant == "lsgan" else {})
+        write_record(spec.run_dir, {"variant": spec.variant, "seed": spec.seed, "fingerprint": spec.fingerprint,
+                                    "status": "completed", "steps": 30, "wall_time": 1.0, "seconds": 0.1, "metrics": metrics})
+    res = collect(suite, specs, tmp_path, {})
+    gan = next(v for v in res.variants if v.name == "gan")
+    assert gan.mean("reverse_kl") is None and gan.mean("modes") == 8.0
+    rows = {name: next(line for line in _md(res).splitlines() if f"| {name} |" in line) for name in ("gan", "lsgan")}
+    assert rows["gan"].split("|")[6].strip() == "–" and rows["lsgan"].split("|")[6].strip() == "0.250 [0.250, 0.250]"
+    assert "<table" in _html(res)
+    assert "reverse_kl" in csv_text(res).splitlines()[0]
+
+
+def test_image_galleries_reach_both_reports() -> None:
+    """Image suites show each variant's sample grid: inline in report.html, as figures/ files in report.md."""
+    res = _results({"gan": [7.0, 8.0, 9.0], "lsgan": [6.5, 7.5, 8.5]})
+    meta = {"generated": "now", "version": "x", "device": "cpu", "completed": 0, "total": 0, "failed": 0, "pending": 0,
+            "seeds": "0, 1, 2", "n_seeds": 3, "wall": "1s", "compute": "1s", "command": "ganzoo bench", "eval_protocol": "",
+            "workers": 1, "threads": 1, "figure_problems": []}
+    png = b"\x89PNG\r\n\x1a\n-not-a-real-image"
+    galleries = {"ring8": [("real data", "training images", png), ("gan", "seed 0 · rows are classes: red circle, blue square", png)]}
+    model = report_model(res, [], meta, {v.name: "#000" for v in res.variants}, galleries)
+    html, md = render("report.html", model), render("report.md", model)
+    assert html.count('<figure><img alt="gan" src="data:image/png;base64,') == 1 and "rows are classes: red circle" in html
+    assert "![gan](figures/samples-ring8-1.png)" in md and "*gan: seed 0 · rows are classes: red circle, blue square*" in md
+    assert "![real data](figures/samples-ring8-0.png)" in md
+
+
+def test_a_reference_metric_that_cannot_be_scored_leaves_only_its_cell_empty() -> None:
+    """As ``cas`` for real data (no label input): the row keeps the metrics that can be scored and names
+    the one that cannot, instead of losing the whole row."""
+    from ganzoo.bench.references import ReferenceJob, _metric_by_metric
+    from ganzoo.metrics.sources import GeneratorSource
+    from ganzoo.plugins import get_host
+
+    info = get_host().datasets.get("ring8").with_options({}).build(data_root=None, seed=0).info
+    centres = torch.tensor([[math.cos(k * math.pi / 4), math.sin(k * math.pi / 4)] for k in range(8)])
+
+    def make() -> GeneratorSource:
+        return GeneratorSource(info=info, latent_dim=1, latent_distribution="normal",
+                               generate=lambda z, _: centres[torch.arange(len(z)) % 8], dataset_options={})
+
+    job = ReferenceJob("ring8", Path("unused"), ("modes", "cas"), 400, 0)
+    row = _metric_by_metric(job, "real", "real data", "400 points", make, RuntimeError("cas needs labels"))
+    assert row.error is None and row.metrics["modes"] == 8 and "cas" not in row.metrics
+    assert row.description == "400 points (not scored: cas)"
+    row = _metric_by_metric(ReferenceJob("ring8", Path("unused"), ("cas",), 400, 0), "real", "real data", "400 points", make,
+                            RuntimeError("cas needs labels"))
+    assert row.error == "RuntimeError: cas needs labels" and not row.metrics
