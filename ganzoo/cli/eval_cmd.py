@@ -14,8 +14,9 @@ MAX_NEIGHBORHOOD = 1000
 @click.command("eval")
 @click.argument("target", metavar="RUN_DIR|MODEL.onnx", type=click.Path(path_type=Path))
 @click.option("--metrics", "metrics", default=None,
-              help="Comma-separated: fid, isc, kid, prc, modes [default: fid for images, modes for vector data "
-                   "(FID/IS/KID/PRC need images)].")
+              help="Comma-separated: fid, isc, kid, prc, modes, cas, ifid, or a plugin's metric (ganzoo list metrics) "
+                   "[default: fid for images, modes for vector data (FID/IS/KID/PRC need images; cas and ifid a "
+                   "class-conditional generator)].")
 @click.option("--num-samples", type=int, default=None,
               help="Generated samples [default: 10,000 for fid/isc/kid/prc; the mode protocol's count for modes].")
 @click.option("--reference", default=None,
