@@ -76,18 +76,17 @@ def _results(values: dict[str, list[float]], references: bool = True) -> BenchRe
     return res
 
 
+META = {"generated": "now", "version": "x", "device": "cpu", "completed": 0, "total": 0, "failed": 0, "pending": 0,
+        "seeds": "0, 1, 2", "n_seeds": 3, "wall": "1s", "compute": "1s", "command": "ganzoo bench", "eval_protocol": "",
+        "workers": 1, "threads": 1, "figure_problems": []}
+
+
 def _md(res: BenchResults) -> str:
-    meta = {"generated": "now", "version": "x", "device": "cpu", "completed": 0, "total": 0, "failed": 0, "pending": 0,
-            "seeds": "0, 1, 2", "n_seeds": 3, "wall": "1s", "compute": "1s", "command": "ganzoo bench", "eval_protocol": "",
-            "workers": 1, "threads": 1, "figure_problems": []}
-    return render("report.md", report_model(res, [], meta, {v.name: "#000" for v in res.variants}, {}))
+    return render("report.md", report_model(res, [], dict(META), {v.name: "#000" for v in res.variants}, {}))
 
 
 def _html(res: BenchResults) -> str:
-    meta = {"generated": "now", "version": "x", "device": "cpu", "completed": 0, "total": 0, "failed": 0, "pending": 0,
-            "seeds": "0, 1, 2", "n_seeds": 3, "wall": "1s", "compute": "1s", "command": "ganzoo bench", "eval_protocol": "",
-            "workers": 1, "threads": 1, "figure_problems": []}
-    return render("report.html", report_model(res, [], meta, {v.name: "#000" for v in res.variants}, {}))
+    return render("report.html", report_model(res, [], dict(META), {v.name: "#000" for v in res.variants}, {}))
 
 
 def test_confidence_intervals_reach_the_tables_and_the_results_files() -> None:
@@ -291,12 +290,9 @@ def test_variants_with_different_metric_lists_leave_the_missing_cells_empty(tmp_
 def test_image_galleries_reach_both_reports() -> None:
     """Image suites show each variant's sample grid: inline in report.html, as figures/ files in report.md."""
     res = _results({"gan": [7.0, 8.0, 9.0], "lsgan": [6.5, 7.5, 8.5]})
-    meta = {"generated": "now", "version": "x", "device": "cpu", "completed": 0, "total": 0, "failed": 0, "pending": 0,
-            "seeds": "0, 1, 2", "n_seeds": 3, "wall": "1s", "compute": "1s", "command": "ganzoo bench", "eval_protocol": "",
-            "workers": 1, "threads": 1, "figure_problems": []}
     png = b"\x89PNG\r\n\x1a\n-not-a-real-image"
     galleries = {"ring8": [("real data", "training images", png), ("gan", "seed 0 · rows are classes: red circle, blue square", png)]}
-    model = report_model(res, [], meta, {v.name: "#000" for v in res.variants}, galleries)
+    model = report_model(res, [], dict(META), {v.name: "#000" for v in res.variants}, galleries)
     html, md = render("report.html", model), render("report.md", model)
     assert html.count('<figure><img alt="gan" src="data:image/png;base64,') == 1 and "rows are classes: red circle" in html
     assert "![gan](figures/samples-ring8-1.png)" in md and "*gan: seed 0 · rows are classes: red circle, blue square*" in md
