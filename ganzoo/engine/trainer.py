@@ -28,6 +28,7 @@ from ganzoo.engine.components import Assembly, assemble, info_to_dict, sample_la
 from ganzoo.engine.data import BatchSource
 from ganzoo.engine.device import autocast_dtype, resolve_device
 from ganzoo.engine.ema import EMA
+from ganzoo.engine.schedule import lr_factor, set_lr
 from ganzoo.engine.logger import RunLogger
 from ganzoo.engine.samples import image_grid, save_samples
 from ganzoo.engine.step import GanStep, LatentSampler, Networks, generate
@@ -132,6 +133,9 @@ class Trainer:
         )
         self.ema = EMA(self.G, float(train["ema_decay"]), int(train["ema_start"])) if train["ema"] else None
         self.n_critic = int(train["n_critic"])
+        self.lr_g, self.lr_d = float(train["lr_g"]), float(train["lr_d"])
+        self.lr_schedule = (str(train["lr_schedule"]), int(train["lr_warmup"]))
+        self.lr_final = float(train["lr_final"])
         self.num_classes = self.asm.num_classes
         # One global latent stream, identical on every rank: each rank keeps its slice.
         self.latents = LatentSampler(self.latent_dim, self.latent_distribution, self.num_classes, self.device,
@@ -224,6 +228,10 @@ class Trainer:
     # ------------------------------------------------------------------ one step
     def train_step(self) -> None:
         self.gan_step.step = self.step
+        if self.lr_schedule != ("constant", 0):
+            factor = lr_factor(self.step, self.steps, *self.lr_schedule, final=self.lr_final)
+            set_lr(self.nets.opt_g, self.lr_g * factor)
+            set_lr(self.nets.opt_d, self.lr_d * factor)
         d_mean, g, pen = self.gan_step()
         if self.ema is not None:
             self.ema.update(self.G, self.step)
@@ -291,6 +299,8 @@ class Trainer:
         row: dict[str, Any] = {"step": self.step, "loss_d": vals[0], "loss_g": vals[1]}
         if vals[2] != 0.0:
             row["penalty"] = vals[2]
+        if self.lr_schedule != ("constant", 0):
+            row["lr_g"] = self.nets.opt_g.param_groups[0]["lr"]
         row["img_per_s"] = imgs / seconds if seconds > 0 else 0.0
         row["wall_time"] = self.wall_before + (time.perf_counter() - self._t_start)
         return row
