@@ -1,8 +1,5 @@
-"""Metrics of one finished run, as the bench computes them (inside a worker process): every value goes
-through :func:`ganzoo.metrics.evaluate.evaluate`, the function ``ganzoo eval`` calls, on the run's newest
-checkpoint (EMA weights when present) with ``ganzoo eval``'s defaults: seed :data:`EVAL_SEED`, batch size
-:data:`EVAL_BATCH_SIZE` and each metric's protocol sample count unless the suite sets ``eval_samples``.
-So ``ganzoo eval RUN --metrics M --seed 0 [--num-samples N]`` reproduces a run's numbers exactly."""
+"""Metrics of a finished run (in its worker) through :func:`ganzoo.metrics.evaluate.evaluate` with ``ganzoo eval``'s
+defaults, on the newest checkpoint: ``ganzoo eval RUN --metrics M --seed 0 [--num-samples N]`` reproduces them."""
 
 from __future__ import annotations
 
@@ -15,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganzoo.bench.suite import EVAL_SEED
 from ganzoo.engine.samples import grid_png
 from ganzoo.errors import GanzooError
 from ganzoo.files import write_bytes
@@ -24,30 +22,25 @@ from ganzoo.metrics.evaluate import evaluate
 from ganzoo.metrics.modes2d import PROTOCOL_2D_SAMPLES
 from ganzoo.metrics.sources import GeneratorSource, source_from_run
 
-EVAL_SEED = 0  # `ganzoo eval --seed`'s default
 EVAL_BATCH_SIZE = 128  # `ganzoo eval --batch-size`'s default (samples do not depend on it)
 SAMPLES_FILE = "bench-samples.npy"  # 2D data: the evaluated samples, for the report's scatter plots
 GRID_FILE = "bench-samples.png"  # image data: a grid of samples (a conditional generator: one row per class)
 GRID_COLS, GRID_CLASSES = 8, 10
-NO_HQ = "no high-quality samples"
-
-
-def extractor_of(name: str) -> str | None:
-    """``fid[classifier:shapes]`` -> ``classifier``; ``fid[inception-v3-compat]`` -> that; ``fid`` -> None (default)."""
-    label = name[name.index("[") + 1 : -1] if "[" in name else None
-    return "classifier" if label and label.startswith("classifier") else label
 
 
 def score(source: GeneratorSource, values: Sequence[str], *, num_samples: int | None, seed: int,
           device: str) -> tuple[dict[str, float], dict[str, Any]]:
-    """``(values, details)`` of the value names ``values`` for ``source``: one evaluation per feature
-    extractor; non-finite values are left out and explained in ``details["notes"]``."""
+    """``(values, details)`` of the value names ``values`` for ``source``: one evaluation per feature extractor
+    (``fid[classifier:shapes]`` -> ``classifier``); non-finite values are left out and explained in ``details["notes"]``."""
     groups: dict[str | None, dict[str, list[str]]] = {}  # extractor -> metric -> value names
     specs = {name: metric_for_value(name) for name in values}
     for name, spec in specs.items():
-        groups.setdefault(extractor_of(name) if isinstance(spec, FidelityMetric) else None, {}).setdefault(spec.name, []).append(name)
+        ext = name[name.index("[") + 1: -1] if "[" in name and isinstance(spec, FidelityMetric) else None
+        ext = "classifier" if ext and ext.startswith("classifier") else ext
+        groups.setdefault(ext, {}).setdefault(spec.name, []).append(name)
     out: dict[str, float] = {}
-    details: dict[str, Any] = {"seed": seed, "num_samples": num_samples, "batch_size": EVAL_BATCH_SIZE, "metrics": {}, "seconds": 0.0}
+    details: dict[str, Any] = {"seed": seed, "num_samples": num_samples, "batch_size": EVAL_BATCH_SIZE, "metrics": {},
+                               "seconds": 0.0}
     for ext, wanted in groups.items():
         report = evaluate(source, list(wanted), num_samples=num_samples, feature_extractor=ext, seed=seed,
                           batch_size=EVAL_BATCH_SIZE, device=device, quiet=True)
@@ -64,35 +57,30 @@ def score(source: GeneratorSource, values: Sequence[str], *, num_samples: int | 
             if math.isfinite(hit.value):
                 out[name] = hit.value
             else:
-                details.setdefault("notes", {})[name] = NO_HQ if hit.protocol.get("num_high_quality") == 0 else "not finite"
+                no_hq = hit.protocol.get("num_high_quality") == 0
+                details.setdefault("notes", {})[name] = "no high-quality samples" if no_hq else "not finite"
     return out, details
 
 
-@torch.no_grad()
-def grid_samples(source: GeneratorSource, seed: int, device: str) -> tuple[torch.Tensor, list[str] | None]:
-    """Samples for the image grid and, for a conditional generator, the class of each row: ``GRID_COLS``
-    samples of each of the first ``GRID_CLASSES`` classes, in class order (else ``GRID_COLS`` rows of any)."""
-    k = min(source.num_classes, GRID_CLASSES)
-    if not k:
-        return source.sample(GRID_COLS * GRID_COLS, seed=seed, batch_size=EVAL_BATCH_SIZE, device=device), None
-    z = next(source.latents(k * GRID_COLS, seed))[0].to(device)
-    x = source.generate(z, torch.arange(k).repeat_interleave(GRID_COLS).to(device)).float().cpu()
-    names = source.info.class_names or [str(i) for i in range(k)]
-    return x, list(names[:k])
-
-
-def evaluate_run(run_dir: Path, values: Sequence[str], *, num_samples: int | None = None, device: str = "cpu",
-                 seed: int = EVAL_SEED) -> tuple[dict[str, float], dict[str, Any]]:
-    """:func:`score` for the run in ``run_dir``; also saves its samples for the report (``details["grid_classes"]``:
-    the class of each grid row of a conditional generator)."""
-    run_dir, source = Path(run_dir), source_from_run(run_dir, device=device)
+def evaluate_run(run_dir: Path, values: Sequence[str], *, num_samples: int | None = None,
+                 device: str = "cpu") -> tuple[dict[str, float], dict[str, Any]]:
+    """:func:`score` for the run in ``run_dir``; also saves its samples for the report: 2D points or an image grid
+    (``details["grid_classes"]``: the class of each row of a conditional generator's)."""
+    run_dir, source, seed = Path(run_dir), source_from_run(run_dir, device=device), EVAL_SEED
     out, details = score(source, values, num_samples=num_samples, seed=seed, device=device)
     if source.info.kind == "vector":
         n = int((details.get("modes") or {}).get("num_generated") or num_samples or PROTOCOL_2D_SAMPLES)
         buf = io.BytesIO()
         np.save(buf, source.sample(n, seed=seed, batch_size=EVAL_BATCH_SIZE, device=device).numpy())
         write_bytes(run_dir / SAMPLES_FILE, buf.getvalue())
-    else:
-        x, details["grid_classes"] = grid_samples(source, seed, device)
+    else:  # a grid; a conditional generator's: GRID_COLS samples of each of its first classes, one row each
+        k = min(source.num_classes, GRID_CLASSES)
+        with torch.no_grad():
+            if k:
+                z = next(source.latents(k * GRID_COLS, seed))[0].to(device)
+                x = source.generate(z, torch.arange(k).repeat_interleave(GRID_COLS).to(device)).float().cpu()
+            else:
+                x = source.sample(GRID_COLS * GRID_COLS, seed=seed, batch_size=EVAL_BATCH_SIZE, device=device)
+        details["grid_classes"] = list((source.info.class_names or [str(i) for i in range(k)])[:k]) if k else None
         write_bytes(run_dir / GRID_FILE, grid_png(x, nrow=GRID_COLS))
     return out, details

@@ -1,24 +1,21 @@
-"""Reference rows of a bench table: where a variant stands between **real data** (the ceiling: samples of
-the dataset itself) and **chance** (2D data: uniform noise over the data's bounding box; images: an
-untrained generator of the suite's architecture), scored like the runs (:func:`ganzoo.bench.evaluation.score`:
-same metrics, sample count and evaluation seed). Computed once per dataset, cached in ``OUT/references.json``."""
+"""Reference rows of a bench table, scored like the runs (:func:`ganzoo.bench.evaluation.score`: same metrics, sample
+count and seed): **real data** (the ceiling) and **chance**; computed once per dataset, cached in ``OUT/references.json``."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import itertools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ganzoo.bench.evaluation import score
-from ganzoo.bench.worker import read_json
+from ganzoo.bench.worker import one_line, read_json
 from ganzoo.engine.components import assemble, build_data
 from ganzoo.files import write_text
 from ganzoo.metrics.modes import default_num_samples
@@ -28,20 +25,17 @@ from ganzoo.rundir import load_generator, read_run_config
 from ganzoo.specs import GanData
 
 REFERENCE_FILE = "references.json"
-LEGACY_EVAL_SEED = 12345
-"""The evaluation seed of a run whose record names none (bench records of older releases)."""
 
 
 @dataclass
 class ReferenceRow:
+    """A row of the table scored like the runs: ``real`` data (the ceiling) or ``chance``."""
+
     kind: str  # real | chance
     label: str
     description: str
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -67,23 +61,19 @@ def real_data(run_dir: Path) -> GanData:
     return build_data(read_run_config(run_dir), get_host())
 
 
-def _data_root(cfg: Any) -> Path | None:
-    root = cfg.run.get("data_root") or None
-    return Path(root).expanduser() if root else None
-
-
 def _sources(job: ReferenceJob) -> list[tuple[str, str, str, Callable[[], GeneratorSource]]]:
-    """``(kind, label, description, make source)`` of the real-data and the chance row."""
+    """``(kind, label, description, make source)`` of the real-data and the chance row: training samples in a seeded
+    random order; 2D data: points uniform over its bounding box, images: the run's architecture untrained."""
     loaded = load_generator(job.run_dir)
-    cfg, info = loaded.config, loaded.info
-    data = build_data(cfg, get_host())
+    cfg, info, data = loaded.config, loaded.info, build_data(loaded.config, get_host())
     order, taken = torch.randperm(len(data), generator=torch.Generator().manual_seed(job.seed)), itertools.count()
+    kw: dict[str, Any] = {"dataset_options": dict(cfg.dataset), "data_root": Path(cfg.run["data_root"]).expanduser()
+                          if cfg.run.get("data_root") else None}
 
     def source(generate: Callable[[torch.Tensor, Any], torch.Tensor]) -> GeneratorSource:
-        return GeneratorSource(info=info, latent_dim=1, latent_distribution="normal", generate=generate,
-                               dataset_options=dict(cfg.dataset), data_root=_data_root(cfg))
+        return GeneratorSource(info=info, latent_dim=1, latent_distribution="normal", generate=generate, **kw)
 
-    def real() -> GeneratorSource:  # training samples in a seeded random order (cycled) in place of generated ones
+    def real() -> GeneratorSource:
         return source(lambda z, _: torch.stack([data.dataset[int(order[next(taken) % len(order)])][0]
                                                 for _ in range(len(z))]).float().to(z.device))
 
@@ -96,34 +86,16 @@ def _sources(job: ReferenceJob) -> list[tuple[str, str, str, Callable[[], Genera
 
     def untrained() -> GeneratorSource:  # the run's architecture as initialised at the run's seed
         G = assemble(cfg, get_host(), info=info, with_data=False).generator.to(job.device).eval()
-        return source_from_module(G, info, latent_distribution=loaded.latent_distribution, dataset_options=dict(cfg.dataset),
-                                  data_root=_data_root(cfg))
+        return source_from_module(G, info, latent_distribution=loaded.latent_distribution, **kw)
 
     return [("real", "real data", "training images in place of generated ones", real),
             ("chance", "chance", f"an untrained {cfg.run['arch']} generator (initialised, never trained)", untrained)]
 
 
-def compute_rows(job: ReferenceJob) -> list[ReferenceRow]:
-    """The real-data and chance rows of one dataset (an error becomes the row's ``error``)."""
-    try:
-        sources = _sources(job)
-    except Exception as exc:
-        return [ReferenceRow(kind, kind.replace("real", "real data"), "", error=f"{type(exc).__name__}: {exc}")
-                for kind in ("real", "chance")]
-    rows = []
-    for kind, label, desc, make in sources:
-        try:  # one reference must not cost the other or the report
-            values, _ = score(make(), job.metrics, num_samples=job.num_samples, seed=job.seed, device=job.device)
-            rows.append(ReferenceRow(kind, label, desc, values))
-        except Exception as exc:
-            rows.append(_metric_by_metric(job, kind, label, desc, make, exc))
-    return rows
-
-
 def _metric_by_metric(job: ReferenceJob, kind: str, label: str, desc: str, make: Callable[[], GeneratorSource],
                       exc: Exception) -> ReferenceRow:
-    """A row whose metrics could not all be scored together (e.g. ``cas`` of real data, which has no label
-    input): each metric alone; the ones that fail are left empty and named in the description."""
+    """A row whose metrics cannot all be scored together (e.g. ``cas`` of real data, which has no label input): each
+    metric alone; the ones that fail are left empty and named in the description."""
     values: dict[str, float] = {}
     skipped = []
     for metric in job.metrics:
@@ -132,13 +104,29 @@ def _metric_by_metric(job: ReferenceJob, kind: str, label: str, desc: str, make:
         except Exception:
             skipped.append(metric)
     if not values:
-        return ReferenceRow(kind, label, desc, error=f"{type(exc).__name__}: {exc}")
+        return ReferenceRow(kind, label, desc, error=one_line(exc))
     return ReferenceRow(kind, label, f"{desc} (not scored: {', '.join(skipped)})" if skipped else desc, values)
 
 
+def compute_rows(job: ReferenceJob) -> list[ReferenceRow]:
+    """The real-data and chance rows of one dataset (an error becomes the row's ``error``)."""
+    try:
+        sources = _sources(job)
+    except Exception as exc:
+        return [ReferenceRow(kind, kind.replace("real", "real data"), "", error=one_line(exc)) for kind in ("real", "chance")]
+    rows = []
+    for kind, label, desc, make in sources:
+        try:  # one reference must not cost the other or the report
+            rows.append(ReferenceRow(kind, label, desc, score(make(), job.metrics, num_samples=job.num_samples, seed=job.seed,
+                                                              device=job.device)[0]))
+        except Exception as exc:
+            rows.append(_metric_by_metric(job, kind, label, desc, make, exc))
+    return rows
+
+
 def reference_rows(jobs: Mapping[str, ReferenceJob], out: Path, *, compute: bool = True) -> dict[str, list[ReferenceRow]]:
-    """``{dataset: [real row, chance row]}``: cached rows whose inputs are unchanged, the others computed
-    (when ``compute``) and added to ``OUT/references.json``."""
+    """``{dataset: [real row, chance row]}``: cached rows whose inputs are unchanged, the others computed (when
+    ``compute``) and added to ``OUT/references.json``."""
     cache, rows, changed = read_json(Path(out) / REFERENCE_FILE), {}, False
     for dataset, job in jobs.items():
         with contextlib.suppress(Exception):
@@ -147,7 +135,7 @@ def reference_rows(jobs: Mapping[str, ReferenceJob], out: Path, *, compute: bool
                 rows[dataset] = [ReferenceRow(**r) for r in cache[key]["rows"]]
             elif compute:
                 rows[dataset] = compute_rows(job)
-                cache[key] = {"dataset": dataset, "rows": [r.to_dict() for r in rows[dataset]], "num_samples": job.num_samples,
+                cache[key] = {"dataset": dataset, "rows": [asdict(r) for r in rows[dataset]], "num_samples": job.num_samples,
                               "seed": job.seed, "metrics": list(job.metrics)}
                 changed = changed or not any(r.error for r in rows[dataset])
     if changed:

@@ -1,10 +1,9 @@
-"""The bench report: one data model (:func:`report_model`) rendered by two Jinja2 templates, ``report.md.j2``
-(figures as files under ``figures/``) and ``report.html.j2`` (self-contained: figures as data URIs, no scripts)."""
+"""The bench report: one data model (:func:`report_model`) rendered by the Jinja2 templates ``report.md.j2`` (figures
+as files under ``figures/``) and ``report.html.j2`` (self-contained: figures as data URIs, no scripts)."""
 
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,15 +12,15 @@ from typing import Any
 
 import jinja2
 
-from ganzoo.bench import plots, stats
+from ganzoo.bench import plots
 from ganzoo.bench.evaluation import GRID_FILE
-from ganzoo.bench.progress import fmt_duration
-from ganzoo.bench.results import BenchResults, Stat, VariantResult, add_references, write_results
-from ganzoo.bench.suite import PublishedRow
+from ganzoo.bench.results import CI_METHOD, TEST_METHOD, BenchResults, Stat, VariantResult, add_references, write_results
+from ganzoo.bench.worker import one_line
 from ganzoo.files import write_bytes, write_text
 from ganzoo.metrics.catalogue import value_info as metric_info
 
 SECTIONS = {"metrics": "Metrics per variant", "samples": "Samples", "losses": "Loss curves", "speed": "Speed"}
+GALLERY_FILE = "samples-{}-{}.png"  # under figures/: a dataset's gallery image by index (the Markdown report links it)
 
 
 @dataclass
@@ -29,15 +28,22 @@ class Figure:
     key: str  # file name stem under figures/
     title: str
     png: bytes
-    section: str  # one of SECTIONS; its caption is in templates/captions.j2
+    section: str  # one of SECTIONS; its caption is in templates/text.j2
     facts: dict[str, Any]  # what the caption says of it
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``1h02m``, ``3m40s`` or ``12s``."""
+    if seconds is None or seconds != seconds:
+        return "–"
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
 def fmt_value(metric: str, v: float | None) -> str:
     if not isinstance(v, (int, float)) or not math.isfinite(v):
         return "–"
-    info = metric_info(metric)
-    return format(v * 100 if info.percent else v, info.fmt)
+    return format(v * 100 if metric_info(metric).percent else v, metric_info(metric).fmt)
 
 
 def fmt_ci(metric: str, s: Stat | None) -> str:
@@ -60,55 +66,33 @@ def metric_header(metric: str) -> str:
     return f"{info.label}{' %' if info.percent else ''} {'↑' if info.direction == 'max' else '↓'}"
 
 
-def now_text() -> str:
-    return _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-
-
-def _references(pubs: Sequence[PublishedRow], every: Sequence[PublishedRow]) -> tuple[list[int], list[str]]:
-    """Reference number of each published row (one per source) and each reference's note (gathered from
-    every published row of the suite with that source)."""
-    order: dict[str, int] = {}
-    for p in pubs:
-        order.setdefault(p.source, len(order) + 1)
-    notes: dict[str, list[str]] = {src: [] for src in order}
-    for p in [*pubs, *every]:
-        extra = [p.protocol] * bool(p.protocol) + ["± is " + ("standard error" if p.error_kind == "se" else "std")] * bool(p.errors) \
-            + [p.note] * bool(p.note)
-        for e in extra if p.source in notes else []:
-            if e not in notes[p.source]:
-                notes[p.source].append(e)
-    return [order[p.source] for p in pubs], [src + (": " + "; ".join(n) if n else "") for src, n in notes.items()]
-
-
 def _highlight(res: BenchResults, dataset: str, group: Sequence[VariantResult]) -> str | None:
-    """The best variant of a dataset only where it is distinguishable from the runner-up at 95 %; otherwise
-    that no variant is distinguishable from the top one. Then the last one."""
-    ranked, p = [v for v in group if v.rank is not None], res.suite.primary_metric
-    c = res.compare(dataset)
+    """The best variant of a dataset where it is distinguishable from the runner-up at 95 %, else that no variant is
+    distinguishable from the top one; then the last one."""
+    ranked, p, c = [v for v in group if v.rank is not None], res.suite.primary_metric, res.compare(dataset)
     if not ranked or c is None:
         return None
-    by_name = {v.name: v for v in group}
-    best, label = by_name[c.best], metric_info(p).label
+    by_name, label = {v.name: v for v in group}, metric_info(p).label
+    best = by_name[c.best]
     vals = ", ".join(f"{metric_info(m).label} {fmt_ci(m, best.stats.get(m))}{'%' if metric_info(m).percent else ''}"
                      for m in res.metrics_of(dataset)[:3])
     tail = f"; last: {ranked[-1].label} ({label} {fmt_ci(p, ranked[-1].stats[p])})" if len(ranked) > 2 else ""
     if c.runner_up is None:
         return f"{dataset}: only {best.label} has a result: {vals}."
-    second = by_name[c.runner_up]
+    second = by_name[c.runner_up].label
     if c.significant:
-        return (f"{dataset}: best {best.label}: {vals}; distinguishable from the runner-up {second.label} on {label} at 95 % "
+        return (f"{dataset}: best {best.label}: {vals}; distinguishable from the runner-up {second} on {label} at 95 % "
                 f"(Welch's t-test {fmt_p(c.p)}){tail}.")
-    return (f"{dataset}: no variant is distinguishable from {best.label} at 95 % on {label} (runner-up {second.label}: "
+    return (f"{dataset}: no variant is distinguishable from {best.label} at 95 % on {label} (runner-up {second}: "
             f"{fmt_p(c.p)}); top by mean: {best.label} ({vals}){tail}.")
 
 
 def _baseline_highlight(res: BenchResults, dataset: str) -> str | None:
-    """Each variant against the dataset's baseline on the first three metrics: difference and whether it is
+    """Each variant against the dataset's baseline on the first three metrics: difference, and whether it is
     distinguishable at 95 %."""
     metrics = res.metrics_of(dataset)[:3]
     by_metric = {m: res.against_baseline(dataset, m) for m in metrics}
-    first = by_metric[metrics[0]] if metrics else []
-    if not first:
+    if not (first := by_metric[metrics[0]] if metrics else []):
         return None
     label = {v.name: v.label for v in res.variants if v.dataset == dataset}
     parts = [f"{label[c.variant]}: " + ", ".join(
@@ -119,48 +103,48 @@ def _baseline_highlight(res: BenchResults, dataset: str) -> str | None:
 
 
 def _group(res: BenchResults, dataset: str, group: Sequence[VariantResult], colors: Mapping[str, str]) -> dict[str, Any]:
-    metrics = res.metrics_of(dataset)
+    metrics, pubs = res.metrics_of(dataset), [p for p in res.suite.published if p.dataset == dataset]
     # a column's best is marked only where it is distinguishable from the column's runner-up
     best = {m: c.best if (c := res.compare(dataset, m)) and c.significant else None for m in metrics}
     rows = [{
         "rank": v.rank or "–", "name": v.name, "label": v.label, "components": v.components, "color": colors[v.name],
-        "cells": [{"text": fmt_ci(m, v.stats[m]), "best": best[m] == v.name,
-                   "seeds": ", ".join(fmt_value(m, x) for x in v.stats[m].values),
-                   "std": fmt_value(m, v.stats[m].std) if v.stats[m].std is not None else "–"} for m in metrics],
+        "cells": [{"text": fmt_ci(m, v.stats[m]), "best": best[m] == v.name, "std": fmt_value(m, v.stats[m].std),
+                   "seeds": ", ".join(fmt_value(m, x) for x in v.stats[m].values)} for m in metrics],
         "seeds_ok": f"{v.completed}/{len(v.runs)}", "train_time": fmt_duration(v.stats["wall_time"].mean),
         "img_s": fmt_value("img_per_s", v.stats["img_per_s"].mean),
         "state": "" if v.completed else "pending" if all(r["status"] == "missing" for r in v.runs) else "fail",
     } for v in group]
-    references = [{
-        "label": r.label, "description": r.description if not r.error else f"not computed: {r.error}",
-        "cells": [fmt_value(m, r.metrics.get(m)) for m in metrics],
-    } for r in res.references.get(dataset, [])]
-    pubs = [p for p in res.suite.published if p.dataset == dataset]
-    refs, notes = _references(pubs, res.suite.published)
+    references = [{"label": r.label, "description": f"not computed: {r.error}" if r.error else r.description,
+                   "cells": [fmt_value(m, r.metrics.get(m)) for m in metrics]} for r in res.references.get(dataset, [])]
+    # one numbered note per source, gathering what every published row of the suite from that source says of it
+    sources = list(dict.fromkeys(p.source for p in pubs))
+    notes = {s: list(dict.fromkeys(n for p in [*pubs, *res.suite.published] if p.source == s for n in (
+        p.protocol, ("± is " + ("standard error" if p.error_kind == "se" else "std")) if p.errors else "", p.note) if n))
+        for s in sources}
     published = [{
-        "model": p.model, "ref": ref, "source": p.source,
+        "model": p.model, "ref": sources.index(p.source) + 1, "source": p.source,
         "cf": f"cf. {p.variant.removeprefix(f'{dataset}-') or p.variant}" if p.variant else "",
         "cells": [fmt_value(m, p.values.get(m)) + (f" ± {fmt_value(m, p.errors[m])}" if m in p.errors and m in p.values else "")
                   for m in metrics],
-    } for ref, p in zip(refs, pubs)]
-    return {"dataset": dataset, "headers": [(m, metric_header(m)) for m in metrics], "rows": rows,
-            "references": references, "published": published, "notes": notes}
-
-
-def _g(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+    } for p in pubs]
+    return {"dataset": dataset, "headers": [(m, metric_header(m)) for m in metrics], "rows": rows, "references": references,
+            "published": published, "notes": [s + (": " + "; ".join(n) if n else "") for s, n in notes.items()]}
 
 
 def _protocol_rows(protocol: Mapping[str, Any]) -> list[list[str]]:
+    """Per variant: steps, batch, learning rates, Adam betas, n_critic and the options it sets."""
+    def g(v: Any) -> str:
+        return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
     rows = []
     for v in protocol.get("variants", []):
         cfg = v.get("config", {})
         run, train = cfg.get("run", {}), cfg.get("train", {})
-        opts = [f"{s}.{k}={val}" for s in ("arch", "loss") for k, val in (cfg.get(s) or {}).items() if f"{s}.{k}" in v.get("set", {})]
+        opts = [f"{s}.{k}={val}" for s in ("arch", "loss") for k, val in (cfg.get(s) or {}).items()
+                if f"{s}.{k}" in v.get("set", {})]
         opts += [f"{name}.{k}={val}" for name, mo in (cfg.get("mitigation") or {}).items() for k, val in mo.items()]
-        rows.append([v["name"], f"{run.get('steps', 0):,}", str(run.get("batch_size", "")),
-                     f"{_g(train.get('lr_g'))} / {_g(train.get('lr_d'))}",
-                     "(" + ", ".join(_g(b) for b in train.get("betas", [])) + ")", str(train.get("n_critic", "")),
+        rows.append([v["name"], f"{run.get('steps', 0):,}", str(run.get("batch_size", "")), f"{g(train.get('lr_g'))} / "
+                     f"{g(train.get('lr_d'))}", f"({', '.join(map(g, train.get('betas', [])))})", str(train.get("n_critic", "")),
                      ", ".join(opts) or "–"])
     return rows
 
@@ -172,14 +156,18 @@ def report_model(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str
     metrics = list(dict.fromkeys(m for v in res.variants for m in v.metrics))
     sections = [{"key": key, "title": title, "figures": [f for f in figures if f.section == key],
                  "galleries": [{"dataset": d, "images": [{"label": label, "caption": caption, "png": png,
-                                                          "file": gallery_file(d, i)}
+                                                          "file": GALLERY_FILE.format(d, i)}
                                                          for i, (label, caption, png) in enumerate(images)]}
                                for d, images in galleries.items()] if key == "samples" else []}
                 for key, title in SECTIONS.items()]
+    modes: dict[str, Any] = {}
+    for r in res.runs:  # how each dataset's modes were counted: the evaluation record of its first run that has one
+        if (ev := r.get("eval") or {}).get("modes"):
+            modes.setdefault(r["dataset"], {**ev["modes"], "seed": ev.get("seed", 12345)})
     return {
         **meta, "suite": s.name, "description": s.description, "n_variants": len(s.variants),
         "compute": fmt_duration(res.run_time), "train_sum": fmt_duration(res.runs_wall_time),
-        "ci_method": stats.CI_METHOD, "test_method": stats.TEST_METHOD,
+        "ci_method": CI_METHOD, "test_method": TEST_METHOD,
         "primary": metric_info(s.primary_metric).label, "better": "higher" if s.primary_direction == "max" else "lower",
         "highlights": [h for d, g in groups.items() for h in (_highlight(res, d, g), _baseline_highlight(res, d)) if h],
         "groups": [_group(res, d, g, colors) for d, g in groups.items()],
@@ -187,6 +175,7 @@ def report_model(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str
         "failures": [{"variant": r["variant"], "seed": r["seed"], "type": r["error_type"] or "", "error": r["error"] or "",
                       "log": f"{r['run_dir']}/bench.log"} for r in res.failures],
         "protocol_text": s.protocol.strip(), "protocol_rows": _protocol_rows(res.protocol),
+        "mode_protocols": modes,
         "run_headers": [metric_header(m) for m in metrics],
         "runs": [{"variant": r["variant"], "seed": r["seed"], "status": r["status"], "run_dir": r["run_dir"],
                   "cells": [fmt_value(m, r["metrics"].get(m)) for m in metrics], "train_time": fmt_duration(r["wall_time"]),
@@ -194,46 +183,33 @@ def report_model(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str
     }
 
 
-def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 def render(template: str, model: Mapping[str, Any]) -> str:
     """``report.md`` or ``report.html`` from :func:`report_model`'s data."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("ganzoo.bench", "templates"), undefined=jinja2.StrictUndefined,
                              autoescape=template.endswith(".html"), trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
-    env.filters.update(md=_md, data_uri=_data_uri)
+    env.filters.update(md=lambda text: str(text).replace("|", "\\|").replace("\n", " "),
+                       data_uri=lambda png: "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
     return env.get_template(f"{template}.j2").render(**model)
 
 
-def gallery_file(dataset: str, index: int) -> str:
-    """The file under ``figures/`` of a dataset's ``index``-th gallery image (the Markdown report links it)."""
-    return f"samples-{dataset}-{index}.png"
-
-
 def gallery(res: BenchResults, out: Path, dataset: str) -> list[tuple[str, str, bytes]]:
-    """``(label, caption, png)`` of the first completed run of each variant of an image dataset that has a
-    sample grid (a conditional generator's rows are classes, named in the caption)."""
+    """``(label, caption, png)`` of the sample grid of each variant's first completed run that has one (a conditional
+    generator's rows are classes, named in the caption)."""
     items = []
     for v in res.by_dataset()[dataset]:
-        r = next((r for r in v.runs if r["status"] == "completed" and (out / r["run_dir"] / GRID_FILE).exists()), None)
-        if r is not None:
+        if r := next((r for r in v.runs if r["status"] == "completed" and (out / r["run_dir"] / GRID_FILE).exists()), None):
             bits = [f"seed {r['seed']}"] + [f"{metric_info(k).label} {fmt_value(k, x)}" for k, x in list(r["metrics"].items())[:2]
                                             if x is not None]
-            classes = (r.get("eval") or {}).get("grid_classes")
-            bits += [f"rows are classes: {', '.join(map(str, classes))}"] if classes else []
+            if classes := (r.get("eval") or {}).get("grid_classes"):
+                bits.append(f"rows are classes: {', '.join(map(str, classes))}")
             items.append((v.label, " · ".join(bits), (out / r["run_dir"] / GRID_FILE).read_bytes()))
     return items
 
 
 def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
-    """Figures, ``report.md`` and ``report.html`` in ``out``; returns the HTML path. A figure that cannot
-    be drawn is left out and named in ``meta["figure_problems"]``."""
+    """Figures, ``report.md`` and ``report.html`` in ``out``; returns the HTML path. A figure that cannot be drawn is
+    left out and named in ``meta["figure_problems"]``."""
     figures: list[Figure] = []
     galleries: dict[str, list[tuple[str, str, bytes]]] = {}
     problems: list[str] = meta.setdefault("figure_problems", [])
@@ -244,35 +220,33 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
         try:
             return make(*args)
         except Exception as exc:  # a plotting bug must not cost the results of a finished bench
-            problems.append(f"{key}: {type(exc).__name__}: {exc}")
+            problems.append(f"{key}: {one_line(exc)}")
             return None
 
-    def add(key: str, title: str, section: str, facts: dict[str, Any], make: Callable[..., bytes | None], *args: Any) -> bytes | None:
+    def add(key: str, title: str, section: str, facts: dict[str, Any], make: Callable[..., bytes | None], *args: Any) -> bool:
         if png := draw(key, make, *args):
             figures.append(Figure(key, title, png, section, facts))
-        return png
+        return png is not None
 
     for dataset, group in res.by_dataset().items():
         facts = {"published": any(p.dataset == dataset and p.variant for p in res.suite.published),
                  "references": bool(res.references.get(dataset))}
-        add(f"metrics-{dataset}", f"{dataset}: metrics per variant", "metrics", facts, plots.metrics_figure, res, dataset,
-            res.metrics_of(dataset))
+        add(f"metrics-{dataset}", f"{dataset}: metrics per variant", "metrics", facts, plots.metrics_figure, res, dataset)
         if not add(f"samples-{dataset}", f"{dataset}: generated samples", "samples", {}, plots.samples_2d_figure, res, dataset,
                    out) and (items := gallery(res, out, dataset)):
             run_dir = out / next(r for v in group for r in v.runs if (out / r["run_dir"] / GRID_FILE).exists())["run_dir"]
-            real = draw(f"real-images-{dataset}", plots.real_images_png, dataset, run_dir)
+            real = draw(f"real-images-{dataset}", plots.real_images_png, run_dir)
             galleries[dataset] = ([("real data", "training images, for comparison", real)] if real else []) + items
         add(f"losses-{dataset}", f"{dataset}: training losses", "losses", {}, plots.loss_figure, res, dataset, out)
     add("speed", "Training time per run", "speed", {"workers": meta["workers"], "threads": meta["threads"]},
         plots.throughput_figure, res)
-    fig_dir = out / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    files = {f"{f.key}.png": f.png for f in figures} | {gallery_file(d, i): png for d, images in galleries.items()
-                                                         for i, (_, _, png) in enumerate(images)}
-    for stale in set(fig_dir.glob("*.png")) - {fig_dir / name for name in files}:  # of an earlier report
+    files = {f"{f.key}.png": f.png for f in figures} | {GALLERY_FILE.format(d, i): png for d, images in galleries.items()
+                                                        for i, (_, _, png) in enumerate(images)}
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    for stale in set((out / "figures").glob("*.png")) - {out / "figures" / name for name in files}:  # of an earlier report
         stale.unlink()
     for name, png in files.items():
-        write_bytes(fig_dir / name, png)
+        write_bytes(out / "figures" / name, png)
     model = report_model(res, figures, meta, plots.variant_colors(res), galleries)
     write_text(out / "report.md", render("report.md", model))
     write_text(out / "report.html", render("report.html", model))

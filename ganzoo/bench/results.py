@@ -1,6 +1,5 @@
-"""Bench results: every run's record aggregated per variant (mean, std, 95 % confidence interval), ranked
-within each dataset, the best variant against the runner-up (Welch's t-test), the reference rows (real
-data, chance) and the ``results.json`` / ``results.csv`` files."""
+"""Bench results: the runs' records aggregated per variant (mean, std, Student-t 95 % interval of the mean), ranked
+within each dataset and compared by Welch's t-test, with the reference rows; ``results.json`` and ``results.csv``."""
 
 from __future__ import annotations
 
@@ -9,20 +8,45 @@ import io
 import json
 import math
 import statistics
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganzoo.bench import stats
-from ganzoo.bench.references import LEGACY_EVAL_SEED, ReferenceJob, ReferenceRow, reference_rows
+from scipy import stats as sps
+
+from ganzoo.bench.references import ReferenceJob, ReferenceRow, reference_rows
 from ganzoo.bench.suite import RunSpec, Suite
 from ganzoo.bench.worker import read_record, recorded_train_stats
 from ganzoo.files import write_text
 from ganzoo.metrics.catalogue import value_info
 
-EXTRA_STATS = ("wall_time", "img_per_s")
-"""Per-run numbers aggregated beside the metrics: training wall time (s) and median img/s."""
+CONFIDENCE = 0.95
+CI_METHOD = "Student-t 95 % interval of the mean over seeds (mean ± t(0.975, n−1) · s / √n)"
+TEST_METHOD = "Welch's two-sided t-test on the per-seed values, p < 0.05"
+EXTRA_STATS = ("wall_time", "img_per_s")  # aggregated beside the metrics: training wall time (s), median img/s
+LEGACY_EVAL_SEED = 12345  # the evaluation seed of a run whose record names none (older releases)
+
+
+def mean_ci(values: Sequence[float]) -> tuple[float, float] | None:
+    """The Student-t 95 % interval of the mean of ``values``; None below two values."""
+    if len(values) < 2:
+        return None
+    half = float(sps.t.ppf((1 + CONFIDENCE) / 2, len(values) - 1)) * statistics.stdev(values) / len(values) ** 0.5
+    return statistics.fmean(values) - half, statistics.fmean(values) + half
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p-value of Welch's t-test for equal means; None when a side has fewer than two values. Two constant
+    samples give 1.0 when equal and 0.0 when not (the difference is exact)."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    if statistics.variance(a) == statistics.variance(b) == 0:
+        return 1.0 if statistics.fmean(a) == statistics.fmean(b) else 0.0
+    with warnings.catch_warnings():  # scipy warns of precision loss for a constant side; its p-value is right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(sps.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 @dataclass
@@ -43,7 +67,7 @@ class Stat:
         if not xs:
             return cls(xs)
         return cls(xs, statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else None, min(xs), max(xs),
-                   *(stats.mean_ci(xs) or (None, None)))
+                   *(mean_ci(xs) or (None, None)))
 
     @property
     def n(self) -> int:
@@ -59,10 +83,10 @@ class _Tested:
 
     @property
     def significant(self) -> bool:
-        return stats.distinguishable(self.p)
+        return self.p is not None and self.p < 1 - CONFIDENCE
 
     def to_dict(self) -> dict[str, Any]:
-        return {**vars(self), "distinguishable": self.significant, "test": stats.TEST_METHOD}
+        return {**vars(self), "distinguishable": self.significant, "test": TEST_METHOD}
 
 
 @dataclass
@@ -104,15 +128,11 @@ class VariantResult:
     @property
     def label(self) -> str:
         """The name without a leading ``<dataset>-`` (tables are grouped by dataset already)."""
-        prefix = f"{self.dataset}-"
-        return self.name[len(prefix):] if self.name.startswith(prefix) and len(self.name) > len(prefix) else self.name
-
-    def count(self, status: str) -> int:
-        return sum(r["status"] == status for r in self.runs)
+        return self.name.removeprefix(f"{self.dataset}-") or self.name
 
     @property
     def completed(self) -> int:
-        return self.count("completed")
+        return sum(r["status"] == "completed" for r in self.runs)
 
     def mean(self, metric: str) -> float | None:
         return s.mean if (s := self.stats.get(metric)) else None
@@ -120,8 +140,9 @@ class VariantResult:
     def to_dict(self) -> dict[str, Any]:
         return {"variant": self.name, "dataset": self.dataset, "arch": self.arch, "loss": self.loss,
                 "mitigations": list(self.mitigations), "components": self.components, "rank": self.rank,
-                "runs": len(self.runs), "completed": self.completed, "failed": self.count("failed"),
-                "metrics": {m: self.stats[m].to_dict() for m in self.metrics}, **{k: self.stats[k].to_dict() for k in EXTRA_STATS}}
+                "runs": len(self.runs), "completed": self.completed, "failed": sum(r["status"] == "failed" for r in self.runs),
+                "metrics": {m: self.stats[m].to_dict() for m in self.metrics},
+                **{k: self.stats[k].to_dict() for k in EXTRA_STATS}}
 
 
 @dataclass
@@ -161,19 +182,18 @@ class BenchResults:
         return self.suite.primary_direction if metric == self.suite.primary_metric else value_info(metric).direction
 
     def compare(self, dataset: str, metric: str | None = None) -> Comparison | None:
-        """The best variant of ``dataset`` on ``metric`` (default: the primary one) by mean, against the runner-up."""
+        """The best variant of ``dataset`` on ``metric`` (default: the primary one) by mean, against the runner-up
+        (a stable sort: on the primary metric, ties keep the rank order)."""
         metric = metric or self.suite.primary_metric
-        sign = 1 if self.direction(metric) == "max" else -1
-        means = [(x, v) for v in self.by_dataset().get(dataset, []) if (x := v.mean(metric)) is not None]
-        if metric != self.suite.primary_metric:  # the primary one keeps the rank order (ties broken by the next metrics)
-            means.sort(key=lambda xv: -sign * xv[0])
-        have = [v for _, v in means]
+        sign = -1 if self.direction(metric) == "max" else 1
+        have = sorted((v for v in self.by_dataset().get(dataset, []) if v.mean(metric) is not None),
+                      key=lambda v: sign * (v.mean(metric) or 0.0))
         if not have:
             return None
         if len(have) == 1:
             return Comparison(dataset, metric, have[0].name, None, None)
-        best, second = have[0], have[1]
-        return Comparison(dataset, metric, best.name, second.name, stats.welch_p(best.stats[metric].values, second.stats[metric].values))
+        p = welch_p(have[0].stats[metric].values, have[1].stats[metric].values)
+        return Comparison(dataset, metric, have[0].name, have[1].name, p)
 
     def against_baseline(self, dataset: str, metric: str | None = None) -> list[BaselineComparison]:
         """Every other variant of ``dataset`` against the suite's baseline variant of it (none without one)."""
@@ -183,7 +203,7 @@ class BenchResults:
         if base is None or (base_mean := base.mean(metric)) is None:
             return []
         return [BaselineComparison(dataset, metric, v.name, base.name, x - base_mean,
-                                   stats.welch_p(v.stats[metric].values, base.stats[metric].values))
+                                   welch_p(v.stats[metric].values, base.stats[metric].values))
                 for v in group if v is not base and (x := v.mean(metric)) is not None]
 
     def metrics_of(self, dataset: str) -> list[str]:
@@ -198,7 +218,7 @@ def _run_row(spec: RunSpec, suite: Suite, out: Path) -> dict[str, Any]:
     status = "interrupted" if rec.get("status") == "running" else rec.get("status", "missing")
     metrics = rec.get("metrics", {}) if status == "completed" else {}
     recorded = {**rec, **recorded_train_stats(spec.run_dir)} if rec else {}
-    seeds = [s for s in (rec.get("eval_seed"), (rec.get("eval") or {}).get("seed")) if isinstance(s, int) and not isinstance(s, bool)]
+    eval_seed = next((s for s in (rec.get("eval_seed"), (rec.get("eval") or {}).get("seed")) if type(s) is int), LEGACY_EVAL_SEED)
     return {
         "variant": spec.variant, "dataset": v.dataset, "arch": v.arch, "loss": v.loss, "mitigations": list(v.mitigations or ()),
         "seed": spec.seed, "status": status, "steps": spec.steps, "step": rec.get("step"),
@@ -206,26 +226,21 @@ def _run_row(spec: RunSpec, suite: Suite, out: Path) -> dict[str, Any]:
         "img_per_s": recorded.get("img_per_s"), "seconds": rec.get("seconds"), "error": rec.get("error"),
         "error_type": rec.get("error_type"), "attempts": rec.get("attempts"),
         "run_dir": str(spec.run_dir.relative_to(out)) if spec.run_dir.is_relative_to(out) else str(spec.run_dir),
-        "eval": rec.get("eval", {}), "eval_seed": seeds[0] if seeds else LEGACY_EVAL_SEED,
+        "eval": rec.get("eval", {}), "eval_seed": eval_seed,
     }
 
 
 def collect(suite: Suite, specs: Sequence[RunSpec], out: Path, protocol: Mapping[str, Any]) -> BenchResults:
     """Read every run's record and aggregate per variant; rank within each dataset."""
-    rows: dict[str, list[dict[str, Any]]] = {v.name: [] for v in suite.variants}
-    for spec in specs:
-        rows[spec.variant].append(_run_row(spec, suite, out))
-    variants = []
+    res = BenchResults(suite, dict(protocol), [])
     for var in suite.variants:
-        metrics = tuple(var.metrics or ())
-        vr = VariantResult(var.name, var.dataset, var.arch, var.loss, tuple(var.mitigations or ()), var.components, metrics,
-                           rows[var.name])
+        vr = VariantResult(var.name, var.dataset, var.arch, var.loss, tuple(var.mitigations or ()), var.components,
+                           tuple(var.metrics or ()), [_run_row(s, suite, out) for s in specs if s.variant == var.name])
         done = [r for r in vr.runs if r["status"] == "completed"]
         # every metric of the suite, so a column this variant does not report is an empty cell (no value)
-        vr.stats = {**{m: Stat.of([r["metrics"].get(m) for r in done]) for m in dict.fromkeys([*metrics, *(suite.metrics or ())])},
-                    **{k: Stat.of([r[k] for r in done]) for k in EXTRA_STATS}}
-        variants.append(vr)
-    res = BenchResults(suite, dict(protocol), variants)
+        vr.stats = {m: Stat.of([r["metrics"].get(m) for r in done]) for m in dict.fromkeys([*vr.metrics, *(suite.metrics or ())])}
+        vr.stats |= {k: Stat.of([r[k] for r in done]) for k in EXTRA_STATS}
+        res.variants.append(vr)
     for dataset, group in res.by_dataset().items():  # best first by each metric in turn, variants without a value last
         order = res.metrics_of(dataset)
         group.sort(key=lambda v: [(1, 0.0) if (x := v.mean(m)) is None else (0, -x if res.direction(m) == "max" else x)
@@ -237,15 +252,15 @@ def collect(suite: Suite, specs: Sequence[RunSpec], out: Path, protocol: Mapping
 
 
 def add_references(res: BenchResults, out: Path, *, compute: bool = True) -> None:
-    """Fill ``res.references`` from the cache in ``out`` (computing what is missing when ``compute``): per
-    dataset, its metrics, sample count and evaluation seed, and a completed run whose config builds the data."""
+    """Fill ``res.references`` from the cache in ``out`` (computing what is missing when ``compute``): per dataset,
+    its metrics, sample count and evaluation seed, and a completed run whose config builds the data."""
     device, jobs = "cuda" if res.protocol.get("device") == "cuda" else "cpu", {}
     for dataset, group in res.by_dataset().items():
-        done = [(v, r) for v in group for r in v.runs if r["status"] == "completed"]
-        if done:
+        if done := [(v, r) for v in group for r in v.runs if r["status"] == "completed"]:
             v, r = done[0]
-            jobs[dataset] = ReferenceJob(dataset, Path(out) / r["run_dir"], tuple(dict.fromkeys(m for g in group for m in g.metrics)),
-                                         res.suite.variant(v.name).eval_samples, int(r["eval_seed"]), device)
+            metrics = tuple(dict.fromkeys(m for g in group for m in g.metrics))
+            jobs[dataset] = ReferenceJob(dataset, Path(out) / r["run_dir"], metrics, res.suite.variant(v.name).eval_samples,
+                                         int(r["eval_seed"]), device)
     res.references = reference_rows(jobs, out, compute=compute)
 
 
@@ -255,25 +270,20 @@ def results_dict(res: BenchResults) -> dict[str, Any]:
         "suite": {"name": s.name, "description": s.description, "source": s.source,
                   "primary_metric": s.primary_metric, "primary_direction": s.primary_direction},
         "protocol": res.protocol, "wall_time": res.wall_time, "runs_wall_time": res.runs_wall_time, "run_time": res.run_time,
-        "confidence": {"interval": stats.CI_METHOD, "test": stats.TEST_METHOD, "single_seed": "n = 1, no interval"},
+        "confidence": {"interval": CI_METHOD, "test": TEST_METHOD, "single_seed": "n = 1, no interval"},
         "runs": res.runs,
         "variants": [v.to_dict() for v in res.variants],
         "comparisons": [c.to_dict() for d in res.by_dataset() if (c := res.compare(d))],
         "against_baseline": [c.to_dict() for d in res.by_dataset() for c in res.against_baseline(d)],
-        "references": {d: [r.to_dict() for r in rows] for d, rows in res.references.items()},
+        "references": {d: [vars(r) for r in rows] for d, rows in res.references.items()},
         "published": [p.model_dump() for p in s.published],
         "failures": [{k: r[k] for k in ("variant", "seed", "error", "error_type", "run_dir")} for r in res.failures],
     }
 
 
-def _num(v: Any) -> str:
-    return "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
-
-
 def csv_text(res: BenchResults) -> str:
-    """One ``run`` row per run, one ``mean`` row per variant (``*_std``: std over seeds; ``*_ci_low`` and
-    ``*_ci_high``: the Student-t 95 % confidence interval of the mean) and one ``reference`` row per
-    reference (variant ``real data`` or ``chance``)."""
+    """A ``run`` row per run, a ``mean`` row per variant (``*_std``: std over seeds; ``*_ci_low``, ``*_ci_high``: the
+    95 % interval of the mean) and a ``reference`` row per reference (variant ``real data`` or ``chance``)."""
     metrics = list(dict.fromkeys(m for v in res.variants for m in v.metrics))
     suffixes = ("", "_std", "_ci_low", "_ci_high")
     cols = ["row", "variant", "dataset", "arch", "loss", "mitigations", "seed", "status", "steps", "n",
@@ -281,20 +291,24 @@ def csv_text(res: BenchResults) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
+
+    def num(v: Any) -> str:
+        return "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
+
     for v in res.variants:
         base = {"variant": v.name, "dataset": v.dataset, "arch": v.arch, "loss": v.loss, "mitigations": "+".join(v.mitigations)}
         for r in v.runs:
             w.writerow({**base, "row": "run", "seed": r["seed"], "status": r["status"], "steps": r["steps"],
-                        "error": r["error"] or "", "run_dir": r["run_dir"], **{m: _num(r["metrics"].get(m)) for m in metrics},
-                        **{k: _num(r[k]) for k in EXTRA_STATS}})
+                        "error": r["error"] or "", "run_dir": r["run_dir"], **{m: num(r["metrics"].get(m)) for m in metrics},
+                        **{k: num(r[k]) for k in EXTRA_STATS}})
         w.writerow({**base, "row": "mean", "status": f"{v.completed}/{len(v.runs)} completed", "n": v.completed,
                     "steps": v.runs[0]["steps"] if v.runs else "", "rank": v.rank or "",
-                    **{m + s: _num(x) for m in [*v.metrics, *EXTRA_STATS]
+                    **{m + s: num(x) for m in [*v.metrics, *EXTRA_STATS]
                        for s, x in zip(suffixes, (v.stats[m].mean, v.stats[m].std, v.stats[m].ci_low, v.stats[m].ci_high))}})
     for dataset, refs in res.references.items():
         for ref in refs:
             w.writerow({"row": "reference", "variant": ref.label, "dataset": dataset, "status": ref.description,
-                        "error": ref.error or "", **{m: _num(x) for m, x in ref.metrics.items() if m in metrics}})
+                        "error": ref.error or "", **{m: num(x) for m, x in ref.metrics.items() if m in metrics}})
     return buf.getvalue()
 
 

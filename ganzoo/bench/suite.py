@@ -1,5 +1,5 @@
-"""Bench suites: the TOML schema (pydantic models, unknown keys refused), its one-line errors, and
-the expansion into runs. The keys are documented in docs/bench.md ("Writing your own suite")."""
+"""Bench suites: the TOML schema (pydantic models, unknown keys refused), its one-line errors, and the expansion
+into runs. The keys are documented in docs/bench.md ("Writing your own suite")."""
 
 from __future__ import annotations
 
@@ -26,20 +26,18 @@ from ganzoo.config import ALL_SECTIONS, MAX_SEED, merge, set_dotted
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.metrics.catalogue import ENGINE_VALUES, base_name, catalogue, metric_for_value, value_info
 
+
 class SuiteError(ConfigError):
     """A bad suite file: the message names the file, the entry and the key."""
 
 
-OUTPUT_ONLY_KEYS = ("tensorboard",)
-"""``train`` keys that change what a run writes, not what it trains: left out of the run's fingerprint."""
-RESERVED_SET_KEYS = {
-    "run.seed": "the bench sets the seed of each run (use `seeds`)", "run.dataset": "use the variant's `dataset` field",
-    "run.arch": "use the variant's `arch` field", "run.loss": "use the variant's `loss` field",
-    "run.mitigations": "use the variant's `mitigations` field", "run.steps": "use `steps`",
-    "run.device": "use the suite's `device` or `ganzoo bench --device`",
-}
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+OUTPUT_ONLY_KEYS = ("tensorboard",)  # `train` keys that change what a run writes, not what it trains: not fingerprinted
+RESERVED_SET_KEYS = {"run.seed": "the bench sets the seed of each run (use `seeds`)", "run.steps": "use `steps`",
+                     "run.device": "use the suite's `device` or `ganzoo bench --device`",
+                     **{f"run.{k}": f"use the variant's `{k}` field" for k in ("dataset", "arch", "loss", "mitigations")}}
 EXTRACTOR_RE = re.compile(r"^\[[A-Za-z0-9_.:/-]+\]$")
+MAX_SEEDS = 1000  # more would be days of runs, not a typo we should start
+EVAL_SEED = 0  # the seed of every evaluation: `ganzoo eval --seed`'s default
 
 
 def _metric(name: str) -> str:
@@ -67,23 +65,24 @@ def _sets(raw: dict[str, Any]) -> dict[str, Any]:
     """A ``set`` table as dotted keys, their shape checked (values are checked when the config resolves)."""
     flat = flatten(raw)
     for key in flat:
-        parts = key.split(".")
-        if parts[0] not in ALL_SECTIONS:
-            raise ValueError(f"set key {key!r}: unknown section {parts[0]!r}; allowed: {', '.join(ALL_SECTIONS)}")
-        if len(parts) != (3 if parts[0] == "mitigation" else 2):
-            raise ValueError(f"set key {key!r}: expected " + ("mitigation.NAME.KEY" if parts[0] == "mitigation" else f"{parts[0]}.KEY"))
+        section = key.split(".")[0]
+        shape = "mitigation.NAME.KEY" if section == "mitigation" else f"{section}.KEY"
+        if section not in ALL_SECTIONS:
+            raise ValueError(f"set key {key!r}: unknown section {section!r}; allowed: {', '.join(ALL_SECTIONS)}")
+        if key.count(".") != shape.count("."):
+            raise ValueError(f"set key {key!r}: expected {shape}")
         if key in RESERVED_SET_KEYS:
             raise ValueError(f"set key {key!r} is not allowed in a suite: {RESERVED_SET_KEYS[key]}")
     return flat
 
 
-MAX_SEEDS = 1000  # more would be days of runs, not a typo we should start
-
-
 def _seeds(v: Any) -> Any:
-    if isinstance(v, int) and not isinstance(v, bool) and v > MAX_SEEDS:
+    """``seeds = K`` stands for seeds 0..K-1."""
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        return v
+    if v > MAX_SEEDS:
         raise ValueError(f"at most {MAX_SEEDS} seeds, got {v}")
-    return list(range(v)) if isinstance(v, int) and not isinstance(v, bool) and v > 0 else v
+    return list(range(v))
 
 
 def _distinct(v: list[int]) -> tuple[int, ...]:
@@ -92,8 +91,9 @@ def _distinct(v: list[int]) -> tuple[int, ...]:
     return tuple(v)
 
 
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")]
 Text = Annotated[str, Field(min_length=1)]
+Count = Annotated[int, Field(ge=1)]
 Metrics = Annotated[list[Annotated[str, AfterValidator(_metric)]], Field(min_length=1)]
 StrList = Annotated[list[Text], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 Sets = Annotated[dict[str, Any], AfterValidator(_sets), Field(alias="set")]
@@ -106,8 +106,7 @@ class _Schema(BaseModel):
 
 
 class Variant(_Schema):
-    """A ``[[variants]]`` entry; after loading, the suite's defaults are filled in (so fields that default
-    to None are typed as what they hold then)."""
+    """A ``[[variants]]`` entry; fields that default to None hold the suite's defaults once it is loaded."""
 
     name: Name
     description: str = ""
@@ -115,17 +114,16 @@ class Variant(_Schema):
     arch: Text = None  # type: ignore[assignment]  # filled in by _complete
     loss: Text = None  # type: ignore[assignment]  # filled in by _complete
     mitigations: StrList | None = None
-    steps: Annotated[int, Field(ge=1)] = None  # type: ignore[assignment]  # filled in by _complete
+    steps: Count = None  # type: ignore[assignment]  # filled in by _complete
     metrics: Metrics | None = None
-    eval_samples: Annotated[int, Field(ge=1)] | None = None
+    eval_samples: Count | None = None
     baseline: bool = False  # the variant the others of its dataset are tested against
     sets: Sets = {}
 
     @property
     def components(self) -> str:
         """``arch · loss + mitigations``, for tables."""
-        mit = " + ".join(self.mitigations or ())
-        return f"{self.arch} · {self.loss}" + (f" + {mit}" if mit else "")
+        return " + ".join([f"{self.arch} · {self.loss}", *(self.mitigations or ())])
 
 
 class PublishedRow(_Schema):
@@ -146,7 +144,7 @@ class Suite(_Schema):
     name: Name
     description: Text
     seeds: Seeds = (0, 1, 2)  # type: ignore[assignment]
-    steps: Annotated[int, Field(ge=1)] = 1000
+    steps: Count = 1000
     metrics: Metrics | None = None
     primary_metric: str = None  # type: ignore[assignment]  # filled in by _complete
     primary_direction: Literal["max", "min"] = None  # type: ignore[assignment]  # filled in by _complete
@@ -157,7 +155,7 @@ class Suite(_Schema):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     protocol: str = ""
     estimate: str = ""
-    eval_samples: Annotated[int, Field(ge=1)] | None = None
+    eval_samples: Count | None = None
     sets: Sets = {}
     variants: Annotated[list[Variant], Field(min_length=1)]
     published: list[PublishedRow] = []
@@ -182,7 +180,7 @@ class Suite(_Schema):
 
     def _complete(self) -> None:
         """Fill the variants' defaults from the suite and check what spans entries; raises :class:`SuiteError`."""
-        src, names = self._source, [v.name for v in self.variants]
+        src, names, baselines = self._source, [v.name for v in self.variants], dict[str, str]()
         for i, v in enumerate(self.variants):
             where = f"{src}: variants[{i}] ({v.name!r})"
             if v.name in names[:i]:
@@ -196,8 +194,6 @@ class Suite(_Schema):
                 if getattr(v, key) is None:
                     setattr(v, key, copy.copy(getattr(self, key)))
             v.mitigations, v.metrics = tuple(v.mitigations or ()), tuple(v.metrics or ())  # type: ignore[assignment]
-        baselines: dict[str, str] = {}
-        for v in self.variants:
             if v.baseline and v.dataset in baselines:
                 raise SuiteError(f"{src}: key 'baseline': variants {baselines[v.dataset]!r} and {v.name!r} are both the "
                                  f"baseline of dataset {v.dataset!r} (one per dataset)")
@@ -211,19 +207,15 @@ class Suite(_Schema):
         for i, p in enumerate(self.published):
             where = f"{src}: published[{i}]"
             if p.variant is not None and p.variant not in names:
-                raise SuiteError(f"{where}: key 'variant': {p.variant!r} is not a variant of this suite ({', '.join(sorted(names))})")
+                raise SuiteError(f"{where}: key 'variant': {p.variant!r} is not a variant of this suite "
+                                 f"({', '.join(sorted(names))})")
             if p.dataset not in self.datasets:
                 raise SuiteError(f"{where}: key 'dataset': {p.dataset!r} is not a dataset of this suite's variants "
                                  f"({', '.join(sorted(self.datasets))})")
-            for key in ("values", "errors"):
-                unknown = sorted(set(getattr(p, key)) - set(self.metrics))
+            for key, unknown in (("values", set(p.values) - set(self.metrics)), ("errors", set(p.errors) - set(self.metrics))):
                 if unknown:
-                    raise SuiteError(f"{where}: key '{key}': {', '.join(map(repr, unknown))} is not one of the suite's "
-                                     f"metrics ({', '.join(self.metrics)})")
-
-
-def _allowed(model: type[BaseModel]) -> list[str]:
-    return sorted(f.alias or name for name, f in model.model_fields.items())
+                    raise SuiteError(f"{where}: key {key!r}: {', '.join(map(repr, sorted(unknown)))} is not one of the "
+                                     f"suite's metrics ({', '.join(self.metrics)})")
 
 
 def _one_line(exc: ValidationError, data: Mapping[str, Any], source: str) -> SuiteError:
@@ -232,22 +224,21 @@ def _one_line(exc: ValidationError, data: Mapping[str, Any], source: str) -> Sui
     loc, where, node = list(err["loc"]), source, data
     model: type[BaseModel] = Suite
     while len(loc) > 1 and loc[0] in ("variants", "published") and isinstance(loc[1], int):
-        model = Variant if loc[0] == "variants" else PublishedRow
-        node = (node.get(loc[0]) or [{}])[loc[1]]
-        name = node.get("name") if isinstance(node, Mapping) else None
-        where += f": {loc[0]}[{loc[1]}]" + (f" ({name!r})" if isinstance(name, str) and loc[0] == "variants" else "")
+        model, node = Variant if loc[0] == "variants" else PublishedRow, (node.get(loc[0]) or [{}])[loc[1]]
+        name = node.get("name") if isinstance(node, Mapping) and loc[0] == "variants" else None
+        where += f": {loc[0]}[{loc[1]}]" + (f" ({name!r})" if isinstance(name, str) else "")
         loc = loc[2:]
     key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     if err["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(key, _allowed(model), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return SuiteError(f"{where}: unknown key {key!r}{hint}; allowed: {', '.join(_allowed(model))}")
+        allowed = sorted(f.alias or name for name, f in model.model_fields.items())
+        hint = "".join(f" (did you mean {c!r}?)" for c in difflib.get_close_matches(key, allowed, n=1))
+        return SuiteError(f"{where}: unknown key {key!r}{hint}; allowed: {', '.join(allowed)}")
     if err["type"] == "missing":
-        hint = " (add [[variants]] tables)" if key == "variants" else ""
-        return SuiteError(f"{where}: missing required key {key!r}{hint}")
+        return SuiteError(f"{where}: missing required key {key!r}" + (" (add [[variants]] tables)" if key == "variants" else ""))
     if err["type"] == "value_error":
         return SuiteError(f"{where}: {key}: {err['msg'].removeprefix('Value error, ')}")
-    expected = err["msg"].removeprefix("Input should be ").removeprefix("String should ").replace("have at least 1 item", "not be empty")
+    expected = err["msg"].removeprefix("Input should be ").removeprefix("String should ")
+    expected = expected.replace("have at least 1 item", "not be empty")
     return SuiteError(f"{where}: key {key!r}: expected {expected}, got {err['input']!r}")
 
 
@@ -262,46 +253,40 @@ def parse_suite(data: Mapping[str, Any], *, source: str) -> Suite:
     return suite
 
 
-def _suites_dir() -> Any:
-    return resources.files("ganzoo.bench") / "suites"
-
-
-def builtin_suite_names() -> list[str]:
-    """Names of the suites shipped with ganzoo (``quick`` first)."""
-    names = sorted(p.name[:-5] for p in _suites_dir().iterdir() if p.name.endswith(".toml"))
-    return sorted(names, key=lambda n: (n != "quick", n))
-
-
-def load_suite(spec: str | Path) -> Suite:
-    """A built-in suite by name, or a suite file by path (anything ending in ``.toml``, or an existing path
-    that is not a built-in name: ``--suite quick`` stays the built-in suite even where a folder ``quick``
-    exists, such as the bench's own output folder)."""
-    text_spec, names = str(spec), builtin_suite_names()
-    if text_spec.endswith(".toml") or (Path(text_spec).exists() and text_spec not in names):
-        try:
-            text = Path(text_spec).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SuiteError(f"suite file {text_spec!r} does not exist") from None
-        except UnicodeDecodeError:
-            raise SuiteError(f"suite file {text_spec!r} is not a text file (not UTF-8); expected a TOML suite") from None
-        except OSError as exc:
-            raise SuiteError(f"cannot read suite file {text_spec!r}: {exc.strerror}") from None
-        return parse_suite_text(text, source=text_spec)
-    if text_spec not in names:
-        close = difflib.get_close_matches(text_spec, names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise SuiteError(f"--suite {text_spec!r}: no built-in suite of that name{hint}; built-in: {', '.join(names)} "
-                         f"(or pass a path to a FILE.toml)")
-    return parse_suite_text((_suites_dir() / f"{text_spec}.toml").read_text(encoding="utf-8"),
-                            source=f"built-in suite {text_spec!r}")
-
-
 def parse_suite_text(text: str, *, source: str) -> Suite:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{source}: not valid TOML: {exc}") from None
     return parse_suite(data, source=source)
+
+
+def builtin_suite_names() -> list[str]:
+    """Names of the suites shipped with ganzoo (``quick`` first)."""
+    names = [p.name[:-5] for p in (resources.files("ganzoo.bench") / "suites").iterdir() if p.name.endswith(".toml")]
+    return sorted(names, key=lambda n: (n != "quick", n))
+
+
+def load_suite(spec: str | Path) -> Suite:
+    """A built-in suite by name, or a suite file by path (ending in ``.toml``, or an existing path that is not a
+    built-in name: ``--suite quick`` stays the built-in suite beside a folder ``quick``, e.g. the bench's output)."""
+    name, names = str(spec), builtin_suite_names()
+    if name in names:
+        text = (resources.files("ganzoo.bench") / "suites" / f"{name}.toml").read_text(encoding="utf-8")
+        return parse_suite_text(text, source=f"built-in suite {name!r}")
+    if not name.endswith(".toml") and not Path(name).exists():
+        hint = "".join(f" (did you mean {c!r}?)" for c in difflib.get_close_matches(name, names, n=1))
+        raise SuiteError(f"--suite {name!r}: no built-in suite of that name{hint}; built-in: {', '.join(names)} "
+                         "(or pass a path to a FILE.toml)")
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SuiteError(f"suite file {name!r} does not exist") from None
+    except UnicodeDecodeError:
+        raise SuiteError(f"suite file {name!r} is not a text file (not UTF-8); expected a TOML suite") from None
+    except OSError as exc:
+        raise SuiteError(f"cannot read suite file {name!r}: {exc.strerror}") from None
+    return parse_suite_text(text, source=name)
 
 
 @dataclass(frozen=True)
@@ -325,8 +310,6 @@ class RunSpec:
     @property
     def eval_key(self) -> str:
         """What the evaluation depends on besides the trained generator."""
-        from ganzoo.bench.evaluation import EVAL_SEED
-
         return f"{','.join(self.metrics)}|{self.eval_samples or 'protocol'}|ganzoo.metrics.evaluate seed {EVAL_SEED}"
 
 
@@ -341,26 +324,28 @@ def user_tree(suite: Suite, variant: Variant, *, seed: int, steps: int, device: 
 
 
 def fingerprint(tree: Mapping[str, Any]) -> str:
-    """A hash of a run's config without ``run.steps`` (more steps extend a run instead of restarting it)."""
-    t = copy.deepcopy(dict(tree))
-    t.get("run", {}).pop("steps", None)
-    t.get("run", {}).pop("device", None)
-    for key in OUTPUT_ONLY_KEYS:
-        t.get("train", {}).pop(key, None)
-    if "train" in t and not t["train"]:
+    """A hash of a run's config but its steps (more steps extend a run), device and output-only keys."""
+    run = {k: v for k, v in tree.get("run", {}).items() if k not in ("steps", "device")}
+    train = {k: v for k, v in tree.get("train", {}).items() if k not in OUTPUT_ONLY_KEYS}
+    t = {**tree, **({"run": run} if "run" in tree else {}), "train": train}
+    if not train:
         del t["train"]
     return hashlib.sha256(json.dumps(t, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def validate_components(suite: Suite, host: Any = None) -> None:
-    """Resolve every variant's config against the installed plugins (unknown names, bad options)."""
+def validate_components(suite: Suite, steps: int | None = None) -> dict[str, dict[str, Any]]:
+    """Every variant's config (at its first seed) resolved against the installed plugins: unknown names and bad
+    options are a :class:`SuiteError`."""
     from ganzoo import config as config_mod
 
+    resolved = {}
     for v in suite.variants:
         try:
-            config_mod.resolve(user_tree(suite, v, seed=suite.seeds[0], steps=v.steps or 1, device="cpu"), host)
+            tree = user_tree(suite, v, seed=suite.seeds[0], steps=steps or v.steps, device="cpu")
+            resolved[v.name] = config_mod.resolve(tree).to_dict()
         except GanzooError as exc:
             raise SuiteError(f"{suite.source}: variant {v.name!r}: {exc}") from None
+    return resolved
 
 
 def expand_runs(suite: Suite, out: Path, *, seeds: tuple[int, ...] | None = None, steps: int | None = None,
@@ -371,7 +356,6 @@ def expand_runs(suite: Suite, out: Path, *, seeds: tuple[int, ...] | None = None
         for v in suite.variants:
             n = steps or v.steps or 1
             tree = user_tree(suite, v, seed=seed, steps=n, device=device or suite.device)
-            runs.append(RunSpec(variant=v.name, seed=seed, steps=n, run_dir=Path(out) / "runs" / v.name / f"seed-{seed}",
-                                user=tree, metrics=tuple(v.metrics or ()), eval_samples=v.eval_samples,
-                                fingerprint=fingerprint(tree)))
+            runs.append(RunSpec(v.name, seed, n, Path(out) / "runs" / v.name / f"seed-{seed}", tree, tuple(v.metrics or ()),
+                                v.eval_samples, fingerprint(tree)))
     return runs

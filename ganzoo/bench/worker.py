@@ -1,8 +1,5 @@
-"""One bench run: train (fresh, or resumed from its checkpoint), evaluate, and record the outcome in
-``RUN_DIR/bench.json``: variant, seed, config fingerprint, status (``running``, ``completed``, ``failed``,
-``interrupted``), error, training wall time and img/s, metrics, process id. A run is finished when its
-record says ``completed`` for the same fingerprint, steps and metrics. ``python -m ganzoo.bench.worker``
-runs one (a pickled ``(RunSpec, device)`` on stdin); its output is the run's ``bench.log``."""
+"""One bench run: train (fresh or resumed), evaluate, and record the outcome in ``RUN_DIR/bench.json``.
+``python -m ganzoo.bench.worker`` runs one (a pickled ``(RunSpec, device)`` on stdin); its output is ``bench.log``."""
 
 from __future__ import annotations
 
@@ -21,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.bench.suite import RunSpec, flatten
+from ganzoo.distributed.context import die_with_parent
+from ganzoo.errors import GanzooError
 from ganzoo.files import write_text
 
 RECORD_FILE = "bench.json"
@@ -44,8 +43,14 @@ def write_record(run_dir: Path, record: dict[str, Any]) -> None:
     write_text(Path(run_dir) / RECORD_FILE, json.dumps(record, indent=2, default=str) + "\n")
 
 
+def one_line(exc: BaseException, limit: int = 600) -> str:
+    """``exc`` as one line (``Type: message``; a ganzoo error's message alone), at most ``limit`` characters."""
+    text = " ".join((str(exc) if isinstance(exc, GanzooError) else f"{type(exc).__name__}: {exc}").split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
 def is_finished(spec: RunSpec) -> bool:
-    """True when ``spec`` was trained and evaluated before with the same config and steps."""
+    """True when ``spec`` was trained and evaluated before with the same config, steps and metrics."""
     rec = read_record(spec.run_dir)
     return (rec.get("status") == "completed" and rec.get("fingerprint") == spec.fingerprint
             and rec.get("steps") == spec.steps and rec.get("eval_key") == spec.eval_key)
@@ -74,22 +79,18 @@ def metric_rows(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def recorded_train_stats(run_dir: Path) -> dict[str, Any]:
-    """What the run directory records of its training, whichever bench invocation reads it: the step and
-    wall time (status.json, else the last metrics row) and the median img/s; keys without a value left out."""
+    """The step, wall time (status.json, else the last metrics row) and median img/s the run directory records."""
     from ganzoo.rundir import read_status
 
     status, rows = read_status(run_dir), metric_rows(run_dir)
-    walls = [r["wall_time"] for r in rows if isinstance(r.get("wall_time"), (int, float))]
-    rates = [float(r["img_per_s"]) for r in rows if isinstance(r.get("img_per_s"), (int, float))]
-    wall = status.get("wall_time") if isinstance(status.get("wall_time"), (int, float)) else (walls[-1] if walls else None)
+    walls, rates = ([float(r[k]) for r in rows if isinstance(r.get(k), (int, float))] for k in ("wall_time", "img_per_s"))
+    wall = status.get("wall_time") if isinstance(status.get("wall_time"), (int, float)) else walls[-1] if walls else None
     found = {"step": status.get("step"), "wall_time": wall, "img_per_s": statistics.median(rates) if rates else None}
     return {k: v for k, v in found.items() if v is not None}
 
 
 def log_to_tensorboard(spec: RunSpec, values: dict[str, float]) -> bool:
-    """Add the run's hyperparameters (suite, variant, seed, every scalar config value) and evaluated metrics
-    (``bench/METRIC``) to its TensorBoard log ``RUN_DIR/tb`` when its config has ``train.tensorboard`` on;
-    ``tensorboard --logdir bench-out/SUITE/runs`` then shows the runs as ``VARIANT/seed-K``."""
+    """With ``train.tensorboard`` on, add the run's hyperparameters and metrics (``bench/METRIC``) to ``RUN_DIR/tb``."""
     from ganzoo.rundir import read_run_config
 
     cfg = read_run_config(spec.run_dir)
@@ -108,26 +109,12 @@ def log_to_tensorboard(spec: RunSpec, values: dict[str, float]) -> bool:
             w.add_hparams(hparams, {f"bench/{k}": float(v) for k, v in values.items()}, run_name=".", global_step=spec.steps)
         return True
     except Exception as exc:  # TensorBoard missing or broken: the run's results stand
-        print(f"warning: TensorBoard hparams not written ({type(exc).__name__}: {exc})", flush=True)
+        print(f"warning: TensorBoard hparams not written ({one_line(exc)})", flush=True)
         return False
 
 
 def _now() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _one_line(exc: BaseException) -> str:
-    from ganzoo.errors import GanzooError
-
-    text = " ".join((str(exc) if isinstance(exc, GanzooError) else f"{type(exc).__name__}: {exc}").split())
-    return text[:600] + ("…" if len(text) > 600 else "")
-
-
-def _clear(run_dir: Path) -> None:
-    """Empty ``run_dir`` for a fresh start, keeping its log (which may be this process's open stdout)."""
-    for p in run_dir.iterdir():
-        if p.name != LOG_FILE:
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
 def _action(spec: RunSpec) -> tuple[str, str | None]:
@@ -149,8 +136,7 @@ def _action(spec: RunSpec) -> tuple[str, str | None]:
 
 
 def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
-    """Train and evaluate one run; never raises (except on a second Ctrl-C): the outcome is the record.
-    Prints its progress and any traceback to stdout/stderr (the run's log)."""
+    """Train and evaluate one run, printing to the run's log; never raises (but on a second Ctrl-C): returns the record."""
     from ganzoo.bench.evaluation import evaluate_run
     from ganzoo.engine.api import resume_run, start_run
     from ganzoo.errors import CheckpointError
@@ -168,7 +154,6 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
         print(f"--- {_now()} bench attempt {record['attempts']}: {action} ({spec.key}, {spec.steps} steps)", flush=True)
         if reason:
             print(f"restarting {run_dir} from scratch: {reason}", flush=True)
-            _clear(run_dir)
         write_record(run_dir, record)
         status = "completed"
         if action == "resume":
@@ -177,12 +162,12 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
                 record["resumed"] = True
             except CheckpointError as exc:  # no usable checkpoint after all
                 print(f"cannot resume ({exc}); restarting from scratch", flush=True)
-                _clear(run_dir)
-                write_record(run_dir, record)
                 action = "fresh"
         if action == "fresh":
+            for p in (p for p in run_dir.iterdir() if p.name != LOG_FILE):  # the log may be this process's open stdout
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            write_record(run_dir, record)
             status = start_run(spec.user, run_dir, quiet=True).status
-        record.update(recorded_train_stats(run_dir))
         if status != "completed":
             record["status"] = "interrupted"
             return record
@@ -193,12 +178,13 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
         print(f"--- {_now()} completed: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()), flush=True)
         log_to_tensorboard(spec, values)
     except KeyboardInterrupt:
-        record.update(recorded_train_stats(run_dir), status="interrupted")
+        record["status"] = "interrupted"
     except BaseException as exc:  # one failing run must not stop the bench
-        record.update(recorded_train_stats(run_dir), status="failed", error=_one_line(exc), error_type=type(exc).__name__)
+        record.update(status="failed", error=one_line(exc), error_type=type(exc).__name__)
         traceback.print_exc()
     finally:
-        record.update(finished_at=_now(), seconds=time.perf_counter() - started, cpu_seconds=time.process_time() - cpu0)
+        record.update(recorded_train_stats(run_dir), finished_at=_now(), seconds=time.perf_counter() - started,
+                      cpu_seconds=time.process_time() - cpu0)
         with contextlib.suppress(OSError):
             if run_dir.exists():
                 write_record(run_dir, record)
@@ -207,11 +193,7 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
 
 def main() -> int:
     spec, device = pickle.load(sys.stdin.buffer)
-    if sys.platform.startswith("linux"):  # SIGTERM this process when the bench dies (even by SIGKILL): it checkpoints
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    die_with_parent()  # SIGTERM this process when the bench dies (even by SIGKILL): it checkpoints
     with contextlib.suppress(ValueError):  # SIGTERM outside training (evaluation): stop like Ctrl-C
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     import torch

@@ -83,8 +83,8 @@ def _timeout() -> _dt.timedelta:
     return _dt.timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "1800")))
 
 
-def _die_with_launcher() -> None:
-    """Ask Linux to SIGTERM this worker when its launcher (the torchrun agent) dies.
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when its parent (the torchrun agent, the bench) dies.
 
     torchrun starts each worker in a session of its own, so a SIGKILL of torchrun's process group
     (a scheduler killing the job, a test) would otherwise leave the workers training as orphans. With
@@ -114,7 +114,7 @@ def maybe_distributed(*, destroy: bool = True) -> Iterator[DistContext]:
         yield DistContext()
         return
     if os.environ.get("TORCHELASTIC_RUN_ID"):  # started by torchrun
-        _die_with_launcher()
+        die_with_parent()
     import torch
     import torch.distributed as dist
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 import io
 import json
 import math
+import statistics
 from pathlib import Path
 
 import pytest
 import torch
 
-from ganzoo.bench import stats
 from ganzoo.bench.references import ReferenceRow
 from ganzoo.bench.report import _highlight, render, report_model
-from ganzoo.bench.results import BenchResults, Stat, VariantResult, collect, csv_text, results_dict
+from ganzoo.bench.results import BenchResults, Stat, VariantResult, collect, csv_text, mean_ci, results_dict, welch_p
 from ganzoo.bench.suite import SuiteError, expand_runs, parse_suite_text
 from tests.bench.conftest import TINY
 
@@ -27,25 +27,28 @@ SUITE = TINY.format(steps=30, ckpt=0, extra="")
 
 @pytest.mark.parametrize("df, t", [(1, 12.7062), (2, 4.3027), (4, 2.7764), (9, 2.2622), (29, 2.0452), (1000, 1.9623)])
 def test_the_t_quantile_matches_the_printed_tables(df: int, t: float) -> None:
-    assert stats.t_quantile(0.975, df) == pytest.approx(t, abs=1e-4)
+    values = [float(i % 2) for i in range(df + 1)]  # n = df + 1 values: the interval's half-width is t · s / √n
+    lo, hi = mean_ci(values)
+    assert (hi - lo) / 2 / (statistics.stdev(values) / math.sqrt(len(values))) == pytest.approx(t, abs=1e-4)
 
 
 def test_the_interval_and_welch_test_match_hand_computations() -> None:
-    lo, hi = stats.mean_ci([7.0, 8.0, 9.0])  # mean 8, s 1, n 3: 8 ± 4.3027 / √3
+    lo, hi = mean_ci([7.0, 8.0, 9.0])  # mean 8, s 1, n 3: 8 ± 4.3027 / √3
     assert (lo, hi) == pytest.approx((8 - 4.302653 / math.sqrt(3), 8 + 4.302653 / math.sqrt(3)), abs=1e-5)
-    assert stats.mean_ci([3.0]) is None
+    assert mean_ci([3.0]) is None
     # Welch: t = -3 / √(2/3), df = 4: two-sided p = 0.021312 (R: t.test(c(1,2,3), c(4,5,6)))
-    assert stats.welch_p([1, 2, 3], [4, 5, 6]) == pytest.approx(0.0213116, abs=1e-6)
-    assert stats.welch_p([8, 8], [8, 8]) == 1.0 and stats.welch_p([8, 8], [7, 7]) == 0.0
-    assert stats.welch_p([1.0], [2.0, 3.0]) is None
+    assert welch_p([1, 2, 3], [4, 5, 6]) == pytest.approx(0.0213116, abs=1e-6)
+    assert welch_p([8, 8], [8, 8]) == 1.0 and welch_p([8, 8], [7, 7]) == 0.0
+    assert welch_p([1.0], [2.0, 3.0]) is None
 
 
 def test_the_statistics_agree_with_scipy_where_it_is_installed() -> None:
     sp = pytest.importorskip("scipy.stats")
     a, b = [0.91, 0.87, 0.95, 0.89], [0.82, 0.9, 0.78]
-    assert stats.welch_p(a, b) == pytest.approx(sp.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-6)
-    for df in (1, 3, 7.5, 40):
-        assert stats.t_quantile(0.975, df) == pytest.approx(sp.t.ppf(0.975, df), rel=1e-7)
+    assert welch_p(a, b) == pytest.approx(sp.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-6)
+    for xs in (a, b, [1.5, 2.5, 2.0, 3.5, 1.0, 2.25, 0.75, 4.0], [float(i * i) for i in range(41)]):
+        mean, sem = sum(xs) / len(xs), sp.sem(xs)
+        assert mean_ci(xs) == pytest.approx(sp.t.interval(0.95, len(xs) - 1, loc=mean, scale=sem), rel=1e-7)
 
 
 # ----------------------------------------------------------------------------- the report, from synthetic results
@@ -186,7 +189,7 @@ def test_results_carry_the_wall_time_recorded_in_the_run_directory(tmp_path: Pat
 
 
 def test_progress_counts_finished_runs_only_and_its_bar_has_no_stray_comma(tmp_path: Path) -> None:
-    from ganzoo.bench.progress import Progress
+    from ganzoo.bench.runner import Progress
 
     suite = parse_suite_text(SUITE, source="tiny.toml")
     specs = expand_runs(suite, tmp_path, device="cpu")[:3]
@@ -247,7 +250,7 @@ def test_each_variant_is_tested_against_the_baseline_in_the_highlights_and_resul
     (c,) = res.against_baseline("ring8")
     assert (c.variant, c.baseline, c.metric) == ("lsgan", "gan", "modes")
     assert c.difference == pytest.approx(6.8) and c.significant
-    assert c.p == pytest.approx(stats.welch_p([8.0, 8.0, 7.0, 8.0, 8.0], [1.0, 0.0, 1.0, 2.0, 1.0]))
+    assert c.p == pytest.approx(welch_p([8.0, 8.0, 7.0, 8.0, 8.0], [1.0, 0.0, 1.0, 2.0, 1.0]))
     md = _md(res)
     assert "ring8, against the baseline gan at 95 %: lsgan: modes +6.8 (p < 0.001, distinguishable)" in md
     assert results_dict(res)["against_baseline"][0]["distinguishable"] is True

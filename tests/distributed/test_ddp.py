@@ -249,7 +249,7 @@ def test_nproc_flag_relaunches_under_torchrun(tmp_path):
 
 
 def test_importing_ganzoo_imports_neither_ray_nor_torch_distributed_run():
-    code = ("import sys, ganzoo, ganzoo.cli, ganzoo.bench.runner, ganzoo.bench.ray_executor, ganzoo.distributed.context;"
+    code = ("import sys, ganzoo, ganzoo.cli, ganzoo.bench.runner, ganzoo.bench.executor, ganzoo.distributed.context;"
             "bad = [m for m in ('ray', 'torch.distributed.run') if m in sys.modules]; assert not bad, bad")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120)
     assert res.returncode == 0, res.stderr

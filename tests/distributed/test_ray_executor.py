@@ -182,7 +182,7 @@ def test_ray_executor_without_ray_is_one_clear_error(tmp_path, monkeypatch):
 
 
 def test_ray_device_plan_comes_from_the_cluster_resources(monkeypatch):
-    from ganzoo.bench import ray_executor as rx
+    from ganzoo.bench import executor as rx
 
     class FakeRay:
         def __init__(self, nodes):
@@ -193,15 +193,24 @@ def test_ray_device_plan_comes_from_the_cluster_resources(monkeypatch):
 
     gpu_cluster = FakeRay([{"CPU": 32, "GPU": 4}, {"CPU": 32, "GPU": 4}])
     monkeypatch.setattr(rx, "connect", lambda address=None: gpu_cluster)
-    assert rx.device_plan("auto", None, 20) == ("cuda", 8, 8, [])  # one GPU and its share of CPUs per run
-    assert rx.device_plan("auto", None, 3) == ("cuda", 3, 8, [])
-    assert rx.device_plan("cpu", None, 4) == ("cpu", 4, 16, [])  # 64 CPUs / 4 runs, at most one node's 32
+    assert rx.ray_plan("auto", None, 20) == ("cuda", 8, 8)  # one GPU and its share of CPUs per run
+    assert rx.ray_plan("auto", None, 3) == ("cuda", 3, 8)
+    assert rx.ray_plan("cpu", None, 4) == ("cpu", 4, 16)  # 64 CPUs / 4 runs, at most one node's 32
     cpu_cluster = FakeRay([{"CPU": 16}, {"CPU": 16}])
     monkeypatch.setattr(rx, "connect", lambda address=None: cpu_cluster)
-    assert rx.device_plan("auto", None, 100) == ("cpu", 32, 1, [])
-    assert rx.device_plan("auto", 4, 100) == ("cpu", 4, 8, [])
+    assert rx.ray_plan("auto", None, 100) == ("cpu", 32, 1)
+    assert rx.ray_plan("auto", 4, 100) == ("cpu", 4, 8)
     with pytest.raises(ConfigError, match="the Ray cluster has no GPU"):
-        rx.device_plan("cuda", None, 4)
+        rx.ray_plan("cuda", None, 4)
+    # the same plan for this machine (one node): cores split between the runs, at most 32 runs by default on CPU;
+    # on CUDA a GPU per run and its share of the cores, fewer where runs share a GPU
+    assert rx.plan("cpu", None, 100, [{"CPU": 64, "GPU": 0}], "no GPU", max_workers=32) == ("cpu", 32, 2)
+    assert rx.plan("auto", None, 3, [{"CPU": 16, "GPU": 2}], "no GPU", max_workers=32) == ("cuda", 2, 8)
+    assert rx.plan("cuda", 4, 10, [{"CPU": 16, "GPU": 2}], "no GPU", max_workers=32) == ("cuda", 4, 4)
+    with pytest.raises(ConfigError, match="--device cuda: no CUDA device is available; use --device cpu or auto"):
+        rx.plan("cuda", None, 4, [{"CPU": 8, "GPU": 0}], "no CUDA device is available")
+    with pytest.raises(ConfigError, match="--workers 0: expected a positive number"):
+        rx.plan("cpu", 0, 4, [{"CPU": 8}], "no GPU")
     opts = rx.RayExecutor(None, "cuda", 8).task_options()
     assert opts["num_gpus"] == 1 and opts["num_cpus"] == 8 and opts["max_retries"] >= 1 and not opts["retry_exceptions"]
     opts = rx.RayExecutor(None, "cpu", 2).task_options()
