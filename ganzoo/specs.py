@@ -583,9 +583,16 @@ class MetricValue:
     fmt: str = ".3g"
     """Format spec of a shown value (after the percent scaling), e.g. ``".1f"``."""
 
+    def number(self, value: float) -> str:
+        """``value`` formatted (percent-scaled when :attr:`percent`, no % sign); a ``g`` format writes 1000 as
+        ``1000``, not ``1e+03``."""
+        value = value * 100 if self.percent else value
+        text = format(value, self.fmt)
+        return format(value, ".0f") if self.fmt.endswith("g") and "e+" in text and abs(value) < 1e15 else text
+
     def text(self, value: float) -> str:
         """``value`` as reports show it: formatted, as a percentage when :attr:`percent`."""
-        return format(value * 100, self.fmt) + "%" if self.percent else format(value, self.fmt)
+        return self.number(value) + ("%" if self.percent else "")
 
 
 @dataclass

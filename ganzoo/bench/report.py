@@ -43,7 +43,7 @@ def fmt_duration(seconds: float | None) -> str:
 def fmt_value(metric: str, v: float | None) -> str:
     if not isinstance(v, (int, float)) or not math.isfinite(v):
         return "–"
-    return format(v * 100 if metric_info(metric).percent else v, metric_info(metric).fmt)
+    return metric_info(metric).number(v)
 
 
 def fmt_ci(metric: str, s: Stat | None) -> str:
