@@ -30,6 +30,7 @@ from ganzoo.specs import Option
 # exhausting memory or overflowing a random generator's seed.
 MAX_STEPS = 1_000_000_000
 MAX_BATCH_SIZE = 65_536
+LR_SCHEDULES = ("constant", "linear", "cosine")  # implemented in ganzoo.engine.schedule
 MAX_SEED = 2**32 - 1  # numpy's seed range; torch's is wider
 
 RUN_OPTIONS: dict[str, Option] = {
@@ -51,7 +52,7 @@ TRAIN_OPTIONS: dict[str, Option] = {
     "betas": Option([0.5, 0.999], "Adam betas for both networks", type=list),
     "n_critic": Option(1, "discriminator steps per generator step", minimum=1, maximum=100),
     "lr_schedule": Option("constant", "learning-rate schedule of both networks after warm-up (decay to lr_final)",
-                          choices=("constant", "linear", "cosine")),
+                          choices=LR_SCHEDULES),
     "lr_warmup": Option(0, "generator steps of linear learning-rate warm-up", minimum=0),
     "lr_final": Option(0.0, "learning rate at the last step, as a fraction of lr_g / lr_d (linear, cosine)",
                        minimum=0.0, maximum=1.0),

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-SCHEDULES = ("constant", "linear", "cosine")
+from ganzoo.config import LR_SCHEDULES as SCHEDULES
 
 
 def lr_factor(step: int, total: int, schedule: str = "constant", warmup: int = 0, final: float = 0.0) -> float:

@@ -134,8 +134,8 @@ class Trainer:
         self.ema = EMA(self.G, float(train["ema_decay"]), int(train["ema_start"])) if train["ema"] else None
         self.n_critic = int(train["n_critic"])
         self.lr_g, self.lr_d = float(train["lr_g"]), float(train["lr_d"])
-        self.lr_schedule = (str(train["lr_schedule"]), int(train["lr_warmup"]))
-        self.lr_final = float(train["lr_final"])
+        self.lr_schedule = (str(train["lr_schedule"]), int(train["lr_warmup"]), float(train["lr_final"]))
+        self.lr_scheduled = self.lr_schedule[:2] != ("constant", 0)  # else the rates never change
         self.num_classes = self.asm.num_classes
         # One global latent stream, identical on every rank: each rank keeps its slice.
         self.latents = LatentSampler(self.latent_dim, self.latent_distribution, self.num_classes, self.device,
@@ -228,8 +228,8 @@ class Trainer:
     # ------------------------------------------------------------------ one step
     def train_step(self) -> None:
         self.gan_step.step = self.step
-        if self.lr_schedule != ("constant", 0):
-            factor = lr_factor(self.step, self.steps, *self.lr_schedule, final=self.lr_final)
+        if self.lr_scheduled:
+            factor = lr_factor(self.step, self.steps, *self.lr_schedule)
             set_lr(self.nets.opt_g, self.lr_g * factor)
             set_lr(self.nets.opt_d, self.lr_d * factor)
         d_mean, g, pen = self.gan_step()
@@ -299,7 +299,7 @@ class Trainer:
         row: dict[str, Any] = {"step": self.step, "loss_d": vals[0], "loss_g": vals[1]}
         if vals[2] != 0.0:
             row["penalty"] = vals[2]
-        if self.lr_schedule != ("constant", 0):
+        if self.lr_scheduled:
             row["lr_g"] = self.nets.opt_g.param_groups[0]["lr"]
         row["img_per_s"] = imgs / seconds if seconds > 0 else 0.0
         row["wall_time"] = self.wall_before + (time.perf_counter() - self._t_start)
