@@ -147,6 +147,14 @@ def set_dotted(tree: dict[str, Any], parts: Sequence[str], value: Any) -> None:
     node[parts[-1]] = value
 
 
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested tree as ``{"section.key": value}`` (the inverse of :func:`set_dotted`)."""
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
+    return out
+
+
 def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for k, v in over.items():

@@ -4,8 +4,10 @@
   it onto the target: readers never see a half file, and the temporary file is removed on every exit
   path (an exception, Ctrl-C, or SIGTERM/SIGHUP inside :func:`signals_raise`). The file gets the
   permissions an ordinary ``open()`` would give (``0o666`` less the user's umask).
-* :func:`run_dir_lock` lets one command at a time write a run directory (``filelock``: ``flock`` on
-  POSIX, ``msvcrt`` on Windows); a second one fails with a line naming the holder (pid, command, since).
+* :func:`run_dir_lock` lets one command at a time write a run directory (or a bench's output folder;
+  ``filelock``: ``flock`` on POSIX, ``msvcrt`` on Windows); a second one fails with a line naming the
+  holder (pid, command, since).
+* :func:`read_json_object` reads a JSON record back, tolerating a missing or damaged file.
 * :func:`storage_error` turns ``OSError`` (no space, read-only file system, permission denied) into
   one line naming the path and the cause.
 
@@ -40,6 +42,7 @@ __all__ = [
     "atomic_path",
     "check_free_space",
     "output_lock",
+    "read_json_object",
     "run_dir_lock",
     "signals_raise",
     "storage_error",
@@ -116,6 +119,15 @@ def write_with(path: Path, writer: Callable[[IO[bytes]], None]) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             writer(fh)
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; empty when the file is missing, unreadable, not JSON or not an object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # ValueError: not JSON, not UTF-8
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_text_best_effort(path: Path, text: str) -> bool:
@@ -239,9 +251,10 @@ def _holder(run_dir: Path) -> str:
 
 
 @contextlib.contextmanager
-def run_dir_lock(run_dir: Path, command: str) -> Iterator[None]:
+def run_dir_lock(run_dir: Path, command: str, what: str = "run directory") -> Iterator[None]:
     """Hold the run directory's lock while the block runs; raise :class:`RunDirBusyError` naming the
-    holder when another process has it. Creates ``run_dir`` if needed."""
+    holder when another process has it (``what``: the folder's kind, for that message). Creates
+    ``run_dir`` if needed."""
     run_dir = Path(run_dir)
     created = not run_dir.exists()
     try:
@@ -253,7 +266,7 @@ def run_dir_lock(run_dir: Path, command: str) -> Iterator[None]:
         lock.acquire(timeout=0)
     except filelock.Timeout:
         raise RunDirBusyError(
-            f"run directory {str(run_dir)!r} is in use by {_holder(run_dir)}; wait for it to finish or choose another directory"
+            f"{what} {str(run_dir)!r} is in use by {_holder(run_dir)}; wait for it to finish or choose another directory"
         ) from None
     except OSError as exc:
         raise (storage_error(exc) or exc) from None

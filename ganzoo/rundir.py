@@ -37,7 +37,7 @@ from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.components import assemble, info_from_dict, sample_latent
 from ganzoo.engine.step import generate
 from ganzoo.errors import CheckpointError, ConfigError
-from ganzoo.files import write_text, write_text_best_effort
+from ganzoo.files import read_json_object, write_text, write_text_best_effort
 from ganzoo.plugins import get_host
 from ganzoo.specs import DataInfo, generator_num_classes
 
@@ -64,11 +64,7 @@ def write_status(run_dir: Path, status: str, step: int, *, best_effort: bool = F
 
 
 def read_status(run_dir: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((Path(run_dir) / STATUS_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_object(Path(run_dir) / STATUS_FILE)
 
 
 def default_run_dir(cfg: RunConfig, root: Path = Path("runs")) -> Path:
@@ -183,22 +179,11 @@ def prepare_fresh_run_dir(run_dir: Path) -> None:
             p.unlink()
 
 
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in tree.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def _normalised(tree: Mapping[str, Any]) -> dict[str, Any]:
     """``tree`` as it reads back from TOML (tuples become lists, None values dropped), plugins left out."""
     data = config_mod.tomllib.loads(config_mod.RunConfig.from_dict(tree).to_toml())
     data.pop("plugins", None)
-    return _flatten(data)
+    return config_mod.flatten(data)
 
 
 def config_differences(saved: Mapping[str, Any], edited: Mapping[str, Any]) -> list[str]:
@@ -255,7 +240,7 @@ def resume_config(run_dir: Path, steps: int | None) -> tuple[dict[str, Any], boo
                 f"resume uses the checkpoint's settings: restore them, or start a new run with `ganzoo train "
                 f"--config {path} --out NEW_DIR` (only the step count can change on resume, with --steps)"
             )
-        edited_steps = _flatten(edited).get("run.steps")
+        edited_steps = config_mod.flatten(edited).get("run.steps")
         if steps is None and isinstance(edited_steps, int) and not isinstance(edited_steps, bool):
             steps = edited_steps
     return _with_steps(user, steps), rewrite

@@ -15,9 +15,9 @@ from typing import Any
 import torch
 
 from ganzoo.bench.evaluation import score
-from ganzoo.bench.worker import one_line, read_json
+from ganzoo.bench.worker import one_line
 from ganzoo.engine.components import assemble, build_data
-from ganzoo.files import write_text
+from ganzoo.files import read_json_object, write_text
 from ganzoo.metrics.modes import default_num_samples
 from ganzoo.metrics.sources import GeneratorSource, source_from_module
 from ganzoo.plugins import get_host
@@ -127,7 +127,7 @@ def compute_rows(job: ReferenceJob) -> list[ReferenceRow]:
 def reference_rows(jobs: Mapping[str, ReferenceJob], out: Path, *, compute: bool = True) -> dict[str, list[ReferenceRow]]:
     """``{dataset: [real row, chance row]}``: cached rows whose inputs are unchanged, the others computed (when
     ``compute``) and added to ``OUT/references.json``."""
-    cache, rows, changed = read_json(Path(out) / REFERENCE_FILE), {}, False
+    cache, rows, changed = read_json_object(Path(out) / REFERENCE_FILE), {}, False
     for dataset, job in jobs.items():
         with contextlib.suppress(Exception):
             key = job.key()

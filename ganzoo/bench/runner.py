@@ -3,7 +3,6 @@ writes the results and the report into the output folder (its layout: docs/bench
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import fnmatch
@@ -13,12 +12,11 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import filelock
 import torch
 from tqdm.auto import tqdm
 
@@ -27,10 +25,10 @@ from ganzoo.bench.executor import LocalExecutor, RayExecutor, local_plan, ray_pl
 from ganzoo.bench.report import build_report, fmt_duration
 from ganzoo.bench.results import BenchResults, collect, write_results
 from ganzoo.bench.suite import RunSpec, Suite, expand_runs, load_suite, validate_components
-from ganzoo.bench.worker import is_finished, read_json, read_record
+from ganzoo.bench.worker import is_finished, read_record
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.files import write_text
+from ganzoo.files import read_json_object, run_dir_lock, write_text
 from ganzoo.metrics.catalogue import value_info
 from ganzoo.plugins import get_host
 
@@ -105,17 +103,6 @@ class Progress:
         self.bar.close()
 
 
-@contextlib.contextmanager
-def _lock(out: Path) -> Iterator[None]:
-    """One bench at a time per output folder (a file lock: POSIX and Windows)."""
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        with filelock.FileLock(out / ".bench.lock", timeout=0):
-            yield
-    except filelock.Timeout:
-        raise GanzooError(f"another ganzoo bench is writing to {str(out)!r}; wait for it or choose another --out") from None
-
-
 def _refuse_shorter_runs(todo: Sequence[RunSpec], out: Path) -> None:
     """Refuse to restart a run already trained beyond the steps asked for (a ``--steps`` smoke test pointed at the
     folder of a full bench), which would lose it."""
@@ -184,8 +171,8 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
         device, workers, threads = local_plan(requested, opts.workers, n_runs)
     specs = expand_runs(suite, out, seeds=seeds, steps=opts.steps, device=device)
 
-    with _lock(out):
-        old = read_json(out / "protocol.json").get("suite", {}).get("name")
+    with run_dir_lock(out, "bench", what="bench output folder"):  # one bench at a time per folder
+        old = read_json_object(out / "protocol.json").get("suite", {}).get("name")
         if old and old != suite.name:
             raise GanzooError(f"--out {str(out)!r} holds results of suite {old!r}, not {suite.name!r}; choose another --out")
         protocol = {

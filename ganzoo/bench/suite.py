@@ -22,7 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ganzoo.config import ALL_SECTIONS, MAX_SEED, merge, set_dotted
+from ganzoo.config import ALL_SECTIONS, MAX_SEED, flatten, merge, set_dotted
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.metrics.catalogue import ENGINE_VALUES, base_name, catalogue, metric_for_value, value_info
 
@@ -52,13 +52,6 @@ def _metric(name: str) -> str:
         raise ValueError(f"unknown metric {name!r}{hint}; known: {', '.join(known)} (FID-like ones optionally with a "
                          "feature extractor, e.g. fid[classifier:shapes])")
     return name
-
-
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in tree.items():
-        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
-    return out
 
 
 def _sets(raw: dict[str, Any]) -> dict[str, Any]:

@@ -17,26 +17,18 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ganzoo.bench.suite import RunSpec, flatten
+from ganzoo.bench.suite import RunSpec
+from ganzoo.config import flatten
 from ganzoo.distributed.context import die_with_parent
 from ganzoo.errors import GanzooError
-from ganzoo.files import write_text
+from ganzoo.files import read_json_object, write_text
 
 RECORD_FILE = "bench.json"
 LOG_FILE = "bench.log"
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from ``path``; empty when the file is missing, unreadable or not an object."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # ValueError: not JSON, not UTF-8
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def read_record(run_dir: Path) -> dict[str, Any]:
-    return read_json(Path(run_dir) / RECORD_FILE)
+    return read_json_object(Path(run_dir) / RECORD_FILE)
 
 
 def write_record(run_dir: Path, record: dict[str, Any]) -> None:
@@ -96,7 +88,7 @@ def log_to_tensorboard(spec: RunSpec, values: dict[str, float]) -> bool:
     cfg = read_run_config(spec.run_dir)
     if not cfg.train.get("tensorboard"):
         return False
-    suite = read_json(spec.run_dir.parents[2] / "protocol.json").get("suite", {}).get("name", "")
+    suite = read_json_object(spec.run_dir.parents[2] / "protocol.json").get("suite", {}).get("name", "")
     hparams: dict[str, Any] = {"suite": str(suite), "variant": spec.variant, "seed": spec.seed}
     for key, v in flatten(cfg.to_dict()).items():
         v = "+".join(map(str, v)) if isinstance(v, (list, tuple)) else v

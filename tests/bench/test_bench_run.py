@@ -251,11 +251,11 @@ def test_bench_runs_where_fcntl_does_not_exist(tmp_path: Path) -> None:
 
 
 def test_a_second_bench_on_the_same_folder_is_refused(tmp_path: Path) -> None:
-    import filelock
+    from ganzoo.files import run_dir_lock
 
     out = tmp_path / "out"
-    out.mkdir()
-    with filelock.FileLock(out / ".bench.lock"):
+    with run_dir_lock(out, "bench", what="bench output folder"):
         r = run_bench_cli("--suite", str(write_suite(tmp_path)), "--out", str(out), "--quiet")
-    assert r.returncode == 2 or r.returncode == 1, r.stderr
-    assert f"another ganzoo bench is writing to {str(out)!r}" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2, r.stderr
+    assert f"bench output folder {str(out)!r} is in use by `ganzoo bench` (pid {os.getpid()}" in r.stderr
+    assert "Traceback" not in r.stderr and not (out / "protocol.json").exists()
