@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo.bench.suite import load_suite, validate_components
+from ganzoo.bench.suite import fingerprint, load_suite, user_tree, validate_components
 
 SUITES = sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "suites").glob("*.toml"))
 
@@ -21,3 +21,16 @@ def test_benchmark_suite_is_valid(path):
     validate_components(suite)
     assert suite.name == path.stem
     assert suite.published, "a benchmark suite puts published rows beside ours"
+
+
+@pytest.mark.parametrize("stem", ["mode-collapse-2d-recipe", "mode-collapse-2d-recipe-fresh-seed"])
+def test_recipe_suites_run_the_shipped_recipe(stem):
+    """RESULTS.md's recipe table is measured on exactly the ``*-recipe`` variants of the built-in suite."""
+    builtin, bench = load_suite("mode-collapse-2d"), load_suite(SUITES[0].parent / f"{stem}.toml")
+    shipped = {v.name: v for v in builtin.variants if v.name.endswith("-recipe")}
+    assert sorted(shipped) == sorted(v.name for v in bench.variants) == ["grid25-recipe", "ring8-recipe"]
+    for v in bench.variants:
+        ours = user_tree(bench, v, seed=7, steps=v.steps, device="cpu")
+        assert ours == user_tree(builtin, shipped[v.name], seed=7, steps=shipped[v.name].steps, device="cpu")
+        assert fingerprint(ours) == fingerprint(user_tree(builtin, shipped[v.name], seed=7, steps=1, device="cuda"))
+    assert bench.metrics == builtin.metrics
