@@ -240,14 +240,10 @@ def signals_raise() -> Iterator[None]:
 
 
 def _holder(run_dir: Path) -> str:
-    try:
-        info = json.loads((run_dir / LOCK_INFO_FILE).read_text(encoding="utf-8"))
-        if not isinstance(info, dict):
-            raise ValueError
-        host = f" on {info['host']}" if info.get("host") and info.get("host") != socket.gethostname() else ""
-        return f"`ganzoo {info.get('command', '?')}` (pid {info.get('pid', '?')}{host}, since {info.get('since', '?')})"
-    except (OSError, ValueError, KeyError):
+    if not (info := read_json_object(run_dir / LOCK_INFO_FILE)):
         return "another ganzoo command"
+    host = f" on {info['host']}" if info.get("host") and info.get("host") != socket.gethostname() else ""
+    return f"`ganzoo {info.get('command', '?')}` (pid {info.get('pid', '?')}{host}, since {info.get('since', '?')})"
 
 
 @contextlib.contextmanager

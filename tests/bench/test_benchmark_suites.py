@@ -8,7 +8,8 @@ import pytest
 
 from ganzoo.bench.suite import fingerprint, load_suite, user_tree, validate_components
 
-SUITES = sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "suites").glob("*.toml"))
+SUITE_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "suites"
+SUITES = sorted(SUITE_DIR.glob("*.toml"))
 
 
 def test_there_are_benchmark_suites():
@@ -26,7 +27,7 @@ def test_benchmark_suite_is_valid(path):
 @pytest.mark.parametrize("stem", ["mode-collapse-2d-recipe", "mode-collapse-2d-recipe-fresh-seed"])
 def test_recipe_suites_run_the_shipped_recipe(stem):
     """RESULTS.md's recipe table is measured on exactly the ``*-recipe`` variants of the built-in suite."""
-    builtin, bench = load_suite("mode-collapse-2d"), load_suite(SUITES[0].parent / f"{stem}.toml")
+    builtin, bench = load_suite("mode-collapse-2d"), load_suite(SUITE_DIR / f"{stem}.toml")
     shipped = {v.name: v for v in builtin.variants if v.name.endswith("-recipe")}
     assert sorted(shipped) == sorted(v.name for v in bench.variants) == ["grid25-recipe", "ring8-recipe"]
     for v in bench.variants:
