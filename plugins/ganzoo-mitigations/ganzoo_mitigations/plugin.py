@@ -18,12 +18,13 @@ from ganzoo_mitigations.pacgan import PacGAN
 from ganzoo_mitigations.r1 import R1
 from ganzoo_mitigations.r2 import R2
 from ganzoo_mitigations.spectral_norm import SpectralNorm
+from ganzoo_mitigations.top_k import TopK
 from ganzoo_mitigations.unrolled import Unrolled
 
 
 @hookimpl
 def ganzoo_register_mitigations(register: Callable[[Any], None]) -> None:
     for spec in (SpectralNorm(), MinibatchDiscriminationSpec(), MinibatchStdDevSpec(), PacGAN(), Unrolled(), R1(), ModeSeeking(),
-                 R2(), DiffAugment(), ADA(), LeCam(), Consistency()):
+                 R2(), DiffAugment(), ADA(), LeCam(), Consistency(), TopK()):
         register(spec)
     register(ACGAN())
