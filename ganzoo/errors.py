@@ -4,6 +4,14 @@ message on one line and exits with its ``exit_code`` (no traceback)."""
 from __future__ import annotations
 
 
+def one_line(exc: BaseException, limit: int = 600, *, typed: bool = True) -> str:
+    """``exc`` on one line of at most ``limit`` characters: ``Type: message`` (``typed``; a :class:`GanzooError`'s
+    message stands alone, it is written for users), whitespace collapsed, ``…`` where it was cut."""
+    text = str(exc) if isinstance(exc, GanzooError) or not typed else f"{type(exc).__name__}: {exc}"
+    text = " ".join(text.split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
 class GanzooError(Exception):
     """A problem the user can fix; the message names the bad value and what is allowed."""
 

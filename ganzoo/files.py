@@ -130,6 +130,20 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file such as ``metrics.jsonl``, in order; lines that are not a JSON object
+    (a torn last line, a list) are left out, and a missing or unreadable file gives none."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    rows = []
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            rows.append(json.loads(line))
+    return [r for r in rows if isinstance(r, dict)]
+
+
 def write_text_best_effort(path: Path, text: str) -> bool:
     """Write ``text`` atomically; on a full disk, overwrite the existing file in place (its blocks are
     already allocated, so a short status file still fits). Returns False when neither worked."""

@@ -23,8 +23,8 @@ from typing import Any
 import torch
 
 from ganzoo.bench.suite import RunSpec
-from ganzoo.bench.worker import LOG_FILE, execute, lost_record, one_line, read_record
-from ganzoo.errors import ConfigError
+from ganzoo.bench.worker import LOG_FILE, execute, lost_record, read_record
+from ganzoo.errors import ConfigError, one_line
 
 DoneFn = Callable[[RunSpec, "dict[str, Any]"], None]  # on_done(spec, record), in the main thread as each run ends
 INSTALL_HINT = "pip install 'ganzoo[ray]'  (or: pip install 'ray[default]')"

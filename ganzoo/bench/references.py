@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from ganzoo.bench.evaluation import score
-from ganzoo.bench.worker import one_line
 from ganzoo.engine.components import assemble, build_data
+from ganzoo.errors import one_line
 from ganzoo.files import read_json_object, write_text
 from ganzoo.metrics.modes import default_num_samples
 from ganzoo.metrics.sources import GeneratorSource, source_from_module

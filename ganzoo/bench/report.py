@@ -15,7 +15,7 @@ import jinja2
 from ganzoo.bench import plots
 from ganzoo.bench.evaluation import GRID_FILE
 from ganzoo.bench.results import CI_METHOD, TEST_METHOD, BenchResults, Stat, VariantResult, add_references, write_results
-from ganzoo.bench.worker import one_line
+from ganzoo.errors import one_line
 from ganzoo.files import write_bytes, write_text
 from ganzoo.metrics.catalogue import value_info as metric_info
 

@@ -20,8 +20,8 @@ from typing import Any
 from ganzoo.bench.suite import RunSpec
 from ganzoo.config import flatten
 from ganzoo.distributed.context import die_with_parent
-from ganzoo.errors import GanzooError
-from ganzoo.files import read_json_object, write_text
+from ganzoo.errors import one_line
+from ganzoo.files import read_json_lines, read_json_object, write_text
 
 RECORD_FILE = "bench.json"
 LOG_FILE = "bench.log"
@@ -33,12 +33,6 @@ def read_record(run_dir: Path) -> dict[str, Any]:
 
 def write_record(run_dir: Path, record: dict[str, Any]) -> None:
     write_text(Path(run_dir) / RECORD_FILE, json.dumps(record, indent=2, default=str) + "\n")
-
-
-def one_line(exc: BaseException, limit: int = 600) -> str:
-    """``exc`` as one line (``Type: message``; a ganzoo error's message alone), at most ``limit`` characters."""
-    text = " ".join((str(exc) if isinstance(exc, GanzooError) else f"{type(exc).__name__}: {exc}").split())
-    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 def is_finished(spec: RunSpec) -> bool:
@@ -60,21 +54,11 @@ def lost_record(spec: RunSpec, status: str, error: str) -> dict[str, Any]:
     return record
 
 
-def metric_rows(run_dir: Path) -> list[dict[str, Any]]:
-    """The rows of the run's ``metrics.jsonl`` (unreadable lines left out)."""
-    rows = []
-    with contextlib.suppress(OSError):
-        for line in (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                rows.append(json.loads(line))
-    return [r for r in rows if isinstance(r, dict)]
-
-
 def recorded_train_stats(run_dir: Path) -> dict[str, Any]:
     """The step, wall time (status.json, else the last metrics row) and median img/s the run directory records."""
     from ganzoo.rundir import read_status
 
-    status, rows = read_status(run_dir), metric_rows(run_dir)
+    status, rows = read_status(run_dir), read_json_lines(Path(run_dir) / "metrics.jsonl")
     walls, rates = ([float(r[k]) for r in rows if isinstance(r.get(k), (int, float))] for k in ("wall_time", "img_per_s"))
     wall = status.get("wall_time") if isinstance(status.get("wall_time"), (int, float)) else walls[-1] if walls else None
     found = {"step": status.get("step"), "wall_time": wall, "img_per_s": statistics.median(rates) if rates else None}

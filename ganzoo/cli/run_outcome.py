@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from pathlib import Path
@@ -11,22 +10,12 @@ from typing import Any
 import click
 
 from ganzoo.cli.common import echo_json
+from ganzoo.files import read_json_lines
 
 
 def last_metrics(run_dir: Path) -> dict[str, Any]:
     """The last row of ``metrics.jsonl`` (empty when there is none)."""
-    try:
-        lines = (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return {}
-    for line in reversed(lines):
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            return row
-    return {}
+    return (read_json_lines(Path(run_dir) / "metrics.jsonl") or [{}])[-1]
 
 
 def summary(result: object) -> dict[str, Any]:

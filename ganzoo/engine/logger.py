@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ganzoo.files import write_text
+from ganzoo.files import read_json_lines, write_text
 
 
 class RunLogger:
@@ -51,16 +51,9 @@ class RunLogger:
         """On resume, drop rows logged after the checkpoint we resume from."""
         if not self.enabled or not self.metrics_path.exists():
             return
-        rows = []
-        for line in self.metrics_path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            # Lines that are not metrics rows (a list, a number, a step that is no integer) are dropped.
-            if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
-                rows.append(line)
-        write_text(self.metrics_path, "".join(r + "\n" for r in rows))
+        # Lines that are not metrics rows (a list, a number, a step that is no integer) are dropped.
+        rows = [r for r in read_json_lines(self.metrics_path) if isinstance(r.get("step"), int) and r["step"] <= step]
+        write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
     def log(self, row: dict[str, Any]) -> None:
         if not self.enabled:

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganzoo.errors import one_line
 from ganzoo.export.errors import ExportError
 from ganzoo.runtime.metadata import INPUT_LABELS, INPUT_Z, OUTPUT_X
 
@@ -95,7 +96,7 @@ def to_onnx(module: nn.Module, latent_dim: int, num_classes: int | None, *, opse
                 fn = _export_dynamo if name == "dynamo" else _export_torchscript
                 model = fn(module, args, opset)
             except Exception as exc:  # exporters raise many types
-                errors.append(f"{name}: {' '.join(str(exc).split())[:300]}")
+                errors.append(f"{name}: {one_line(exc, 300, typed=False)}")
                 continue
             if model.opset_import and all(o.version != opset for o in model.opset_import if o.domain in ("", "ai.onnx")):
                 errors.append(f"{name}: produced opset {[o.version for o in model.opset_import]} instead of {opset}")

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganzoo.errors import one_line
 from ganzoo.export.errors import ExportError
 from ganzoo.runtime.metadata import INPUT_LABELS, INPUT_Z, OUTPUT_X
 
@@ -27,7 +28,7 @@ def check_graph(path: Path, conditional: bool) -> None:
     try:
         onnx.checker.check_model(str(path), full_check=True)
     except Exception as exc:
-        raise ExportError(f"the exported graph fails onnx.checker: {' '.join(str(exc).split())[:300]}") from None
+        raise ExportError(f"the exported graph fails onnx.checker: {one_line(exc, 300, typed=False)}") from None
     model = onnx.load(str(path), load_external_data=False)
     want_in = {INPUT_Z: onnx.TensorProto.FLOAT}
     if conditional:
@@ -69,7 +70,7 @@ def check_parity(
     try:
         session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     except Exception as exc:
-        raise ExportError(f"onnxruntime cannot load the exported file: {' '.join(str(exc).split())[:300]}") from None
+        raise ExportError(f"onnxruntime cannot load the exported file: {one_line(exc, 300, typed=False)}") from None
     rng = np.random.default_rng(seed)
     diffs: dict[int, float] = {}
     for n in batch_sizes:
@@ -85,7 +86,7 @@ def check_parity(
             got = session.run([OUTPUT_X], feed)[0]
         except Exception as exc:  # e.g. a batch size baked into a reshape
             raise ExportError(
-                f"onnxruntime fails at batch size {n} ({' '.join(str(exc).split())[:200]}); the file was not written"
+                f"onnxruntime fails at batch size {n} ({one_line(exc, 200, typed=False)}); the file was not written"
             ) from None
         want = reference(module, z, labels)
         if got.shape != want.shape or got.dtype != np.float32:

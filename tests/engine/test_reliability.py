@@ -23,7 +23,7 @@ from ganzoo import hookimpl
 from ganzoo.cli import cli
 from ganzoo.engine.api import resume_run, start_run
 from ganzoo.errors import InvalidComponentError, TrainingDivergedError
-from ganzoo.files import LOCK_INFO_FILE, StorageError
+from ganzoo.files import LOCK_INFO_FILE, StorageError, read_json_lines
 from ganzoo.plugins import PluginHost
 from ganzoo.runtime.output import write_npy
 from tests.engine.conftest import ring8_user
@@ -314,6 +314,13 @@ def test_non_object_lines_in_metrics_are_dropped_on_resume(two_step_run):
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert all(isinstance(r, dict) and isinstance(r["step"], int) for r in rows)
+
+
+def test_json_lines_reader_keeps_objects_in_order_and_skips_the_rest(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    assert read_json_lines(path) == []  # missing file
+    path.write_bytes(b'{"step": 1}\n[1, 2]\n\xff\xfe\nnot json\n{"step": 2, "loss_d": 0.5}\n{"step": 3, "lo')
+    assert read_json_lines(path) == [{"step": 1}, {"step": 2, "loss_d": 0.5}]  # the torn last line is left out
 
 
 # --------------------------------------------------------------------------- 7. plugin failures at run time
