@@ -20,6 +20,7 @@ from ganzoo.bench.results import BenchResults
 from ganzoo.engine.samples import grid_png
 from ganzoo.files import read_json_lines
 from ganzoo.metrics.catalogue import value_info as metric_info
+from ganzoo.metrics.modes2d import nearest_mode
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
 STYLE: dict[str, Any] = {
@@ -172,8 +173,8 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
                 continue
             pts = pts[np.isfinite(pts).all(axis=1)]
             hq = np.ones(len(pts), dtype=bool)
-            if centres is not None and std and len(pts):
-                hq = np.sqrt(((pts[:, None, :] - centres[None, :, :]) ** 2).sum(-1)).min(1) <= 3 * std
+            if centres is not None and std and len(pts):  # the rule of the high-quality metric
+                hq = nearest_mode(torch.from_numpy(pts).double(), torch.from_numpy(centres), std)[1].numpy()
             ax.scatter(pts[~hq, 0], pts[~hq, 1], s=1.6, color="#7f7f7f", alpha=0.35, linewidths=0, rasterized=True)
             ax.scatter(pts[hq, 0], pts[hq, 1], s=2.2, color=colors[v.name], alpha=0.75, linewidths=0, rasterized=True)
             m, bits = r["metrics"], [f"seed {r['seed']}"]

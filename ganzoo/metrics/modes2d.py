@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["PROTOCOL_2D_SAMPLES", "HQ_THRESHOLD_STD", "mode_metrics_2d", "kl_to_uniform"]
+__all__ = ["PROTOCOL_2D_SAMPLES", "HQ_THRESHOLD_STD", "mode_metrics_2d", "nearest_mode", "kl_to_uniform"]
 
 PROTOCOL_2D_SAMPLES = 2_500
 """Number of generated samples of the 2D protocol."""
@@ -43,6 +43,15 @@ def kl_to_uniform(histogram: torch.Tensor) -> float:
     p = counts / total
     nz = p > 0
     return float((p[nz] * torch.log(p[nz] * k)).sum().clamp_min(0.0))
+
+
+def nearest_mode(samples: torch.Tensor, centres: torch.Tensor, std: float, *,
+                 threshold_std: float = HQ_THRESHOLD_STD) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(nearest, high_quality)`` per sample: the index of its nearest centre, and whether it lies within
+    ``threshold_std * std`` of it (a non-finite sample never does)."""
+    finite = torch.isfinite(samples).all(dim=1)
+    nearest_dist, nearest = torch.cdist(torch.where(finite[:, None], samples, torch.zeros_like(samples)), centres).min(dim=1)
+    return nearest, finite & (nearest_dist <= threshold_std * std)
 
 
 def mode_metrics_2d(
@@ -71,11 +80,7 @@ def mode_metrics_2d(
     if not (std > 0 and math.isfinite(std)):
         raise ValueError(f"std must be a positive number; got {std!r}")
     num_modes = int(c.shape[0])
-    finite = torch.isfinite(x).all(dim=1)
-    xf = torch.where(finite[:, None], x, torch.zeros_like(x))
-    dist = torch.cdist(xf, c)  # [N, M]
-    nearest_dist, nearest = dist.min(dim=1)
-    hq = finite & (nearest_dist <= threshold_std * std)
+    nearest, hq = nearest_mode(x, c, std, threshold_std=threshold_std)
     histogram = torch.bincount(nearest[hq], minlength=num_modes)
     num_hq = int(hq.sum())
     kl = kl_to_uniform(histogram) if num_hq else math.inf
