@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ganzoo.bench.suite import fingerprint, load_suite, user_tree, validate_components
+from ganzoo.config import resolve
 
 SUITE_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "suites"
 SUITES = sorted(SUITE_DIR.glob("*.toml"))
@@ -34,4 +35,17 @@ def test_recipe_suites_run_the_shipped_recipe(stem):
         ours = user_tree(bench, v, seed=7, steps=v.steps, device="cpu")
         assert ours == user_tree(builtin, shipped[v.name], seed=7, steps=shipped[v.name].steps, device="cpu")
         assert fingerprint(ours) == fingerprint(user_tree(builtin, shipped[v.name], seed=7, steps=1, device="cuda"))
+    assert bench.metrics == builtin.metrics
+
+
+def test_topk_suite_resolves_to_the_shipped_topk_variants():
+    """RESULTS.md's top-k table ran from a suite whose config trees omit ``train.n_critic = 1`` (the default) that the
+    built-in suite spells out: the resolved configurations must be equal, but for the seed, steps and device."""
+    builtin, bench = load_suite("mode-collapse-2d"), load_suite(SUITE_DIR / "mode-collapse-2d-topk.toml")
+    shipped = {v.name: v for v in builtin.variants if v.name.endswith("-recipe-topk")}
+    assert sorted(shipped) == sorted(v.name for v in bench.variants) == ["grid25-recipe-topk", "ring8-recipe-topk"]
+    for v in bench.variants:
+        ours = resolve(user_tree(bench, v, seed=7, steps=25_000, device="cpu")).to_dict()
+        theirs = resolve(user_tree(builtin, shipped[v.name], seed=7, steps=25_000, device="cpu")).to_dict()
+        assert ours == theirs and ours["run"]["mitigations"] == ["top-k"]
     assert bench.metrics == builtin.metrics
