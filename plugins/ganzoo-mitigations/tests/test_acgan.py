@@ -95,7 +95,7 @@ def test_regularisers_are_the_weighted_cross_entropies() -> None:
     d.requires_grad_(False)
     term = m.generator_regularizer(gstep)
     assert term is not None
-    assert float(term) == pytest.approx(float(F.cross_entropy(d.aux(d.features(fake).flatten(1)), y)), rel=1e-5)
+    assert float(term.detach()) == pytest.approx(float(F.cross_entropy(d.aux(d.features(fake).flatten(1)), y).detach()), rel=1e-5)
     term.backward()
     assert all(p.grad is not None for p in g.parameters() if p.requires_grad)
 
