@@ -117,7 +117,7 @@ def test_aux_loss_decreases_over_discriminator_steps() -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     with torch.no_grad():
         after = float(F.cross_entropy(aux_logits(d, x_test), y_test))
         accuracy = float((aux_logits(d, x_test).argmax(1) == y_test).float().mean())
