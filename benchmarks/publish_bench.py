@@ -69,7 +69,8 @@ def publish(bench_out: Path, results: Path, note: str = "", images_root: Path = 
     block = f"{start}\n{section_text(bench_out, image_dir, results, note, all_runs)}{end}\n"
     text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
     if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):].lstrip("\n")
+        rest = text[text.index(end) + len(end):].lstrip("\n")
+        text = text[: text.index(start)] + block + ("\n" + rest if rest else "")  # one blank line, as when first added
     else:
         title, _, rest = text.partition("\n")
         text = f"{title}\n\n{block}\n{rest.lstrip()}"

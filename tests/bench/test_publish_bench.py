@@ -40,6 +40,7 @@ def test_publish_writes_a_marked_section_with_working_figure_links_and_replaces_
     again = results.read_text(encoding="utf-8")
     assert again.count("<!-- bench:tiny:start -->") == 1 and "Run on a laptop." not in again
     assert "## Older section\n\nkept" in again
+    assert "<!-- bench:tiny:end -->\n\n## Older section" in text and "<!-- bench:tiny:end -->\n\n## Older section" in again
 
     publish(out, results, images_root=docs, all_runs=True)  # with every run's values, seed by seed
     runs = results.read_text(encoding="utf-8").split("### All runs", 1)[1].split("<!-- bench:tiny:end -->")[0]
