@@ -21,6 +21,7 @@ import platform
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -37,7 +38,7 @@ from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.components import assemble, info_from_dict, sample_latent
 from ganzoo.engine.step import generate
 from ganzoo.errors import CheckpointError, ConfigError
-from ganzoo.files import read_json_object, write_text, write_text_best_effort
+from ganzoo.files import read_json_lines, read_json_object, write_text, write_text_best_effort
 from ganzoo.plugins import get_host
 from ganzoo.specs import DataInfo, generator_num_classes
 
@@ -65,6 +66,20 @@ def write_status(run_dir: Path, status: str, step: int, *, best_effort: bool = F
 
 def read_status(run_dir: Path) -> dict[str, Any]:
     return read_json_object(Path(run_dir) / STATUS_FILE)
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """The rows of ``metrics.jsonl`` (torn or non-object lines skipped; none when it is missing)."""
+    return read_json_lines(Path(run_dir) / METRICS_FILE)
+
+
+def train_stats(run_dir: Path) -> dict[str, Any]:
+    """The step, wall time (``status.json``, else the last metrics row) and median img/s the run directory records."""
+    status, rows = read_status(run_dir), read_metrics(run_dir)
+    walls, rates = ([float(r[k]) for r in rows if isinstance(r.get(k), (int, float))] for k in ("wall_time", "img_per_s"))
+    wall = status.get("wall_time") if isinstance(status.get("wall_time"), (int, float)) else walls[-1] if walls else None
+    found = {"step": status.get("step"), "wall_time": wall, "img_per_s": statistics.median(rates) if rates else None}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def default_run_dir(cfg: RunConfig, root: Path = Path("runs")) -> Path:

@@ -18,9 +18,9 @@ from ganzoo.bench.evaluation import SAMPLES_FILE
 from ganzoo.bench.references import real_data
 from ganzoo.bench.results import BenchResults
 from ganzoo.engine.samples import grid_png
-from ganzoo.files import read_json_lines
 from ganzoo.metrics.catalogue import value_info as metric_info
 from ganzoo.metrics.modes2d import nearest_mode
+from ganzoo.rundir import read_metrics
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
 STYLE: dict[str, Any] = {
@@ -100,7 +100,7 @@ def metrics_figure(res: BenchResults, dataset: str) -> Figure:
 def loss_figure(res: BenchResults, dataset: str, out: Path) -> Figure | None:
     """D and G loss per logging interval; one panel per variant, one line per seed."""
     group = res.by_dataset()[dataset]
-    curves = {v.name: [rows for r in v.runs if (rows := read_json_lines(out / r["run_dir"] / "metrics.jsonl"))] for v in group}
+    curves = {v.name: [rows for r in v.runs if (rows := read_metrics(out / r["run_dir"]))] for v in group}
     if not any(curves.values()):
         return None
     ncols = min(4, len(group))

@@ -18,9 +18,10 @@ from scipy import stats as sps
 
 from ganzoo.bench.references import ReferenceJob, ReferenceRow, reference_rows
 from ganzoo.bench.suite import RunSpec, Suite
-from ganzoo.bench.worker import read_record, recorded_train_stats
+from ganzoo.bench.worker import read_record
 from ganzoo.files import write_text
 from ganzoo.metrics.catalogue import value_info
+from ganzoo.rundir import train_stats
 
 CONFIDENCE = 0.95
 CI_METHOD = "Student-t 95 % interval of the mean over seeds (mean ± t(0.975, n−1) · s / √n)"
@@ -217,7 +218,7 @@ def _run_row(spec: RunSpec, suite: Suite, out: Path) -> dict[str, Any]:
     rec = rec if rec.get("fingerprint") == spec.fingerprint else {}
     status = "interrupted" if rec.get("status") == "running" else rec.get("status", "missing")
     metrics = rec.get("metrics", {}) if status == "completed" else {}
-    recorded = {**rec, **recorded_train_stats(spec.run_dir)} if rec else {}
+    recorded = {**rec, **train_stats(spec.run_dir)} if rec else {}
     eval_seed = next((s for s in (rec.get("eval_seed"), (rec.get("eval") or {}).get("seed")) if type(s) is int), LEGACY_EVAL_SEED)
     return {
         "variant": spec.variant, "dataset": v.dataset, "arch": v.arch, "loss": v.loss, "mitigations": list(v.mitigations or ()),

@@ -22,9 +22,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ganzoo.config import ALL_SECTIONS, MAX_SEED, flatten, merge, set_dotted
+from ganzoo.config import ALL_SECTIONS, MAX_SEED, flatten, merge, resolve, set_dotted
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.metrics.catalogue import ENGINE_VALUES, base_name, catalogue, metric_for_value, value_info
+from ganzoo.metrics.builtin import FidelityMetric
+from ganzoo.metrics.catalogue import ENGINE_VALUES, base_name, catalogue, current_name, metric_for_value, value_info
 
 
 class SuiteError(ConfigError):
@@ -42,9 +43,6 @@ EVAL_SEED = 0  # the seed of every evaluation: `ganzoo eval --seed`'s default
 
 def _metric(name: str) -> str:
     """A value name the registered metrics report (``NAME[EXTRACTOR]`` for torch-fidelity values)."""
-    from ganzoo.metrics.builtin import FidelityMetric
-    from ganzoo.metrics.catalogue import current_name
-
     base, known = base_name(name), [v for v in catalogue() if v not in ENGINE_VALUES]
     spec = metric_for_value(base) if base in known else None
     if spec is None or (name != base and not (isinstance(spec, FidelityMetric) and EXTRACTOR_RE.match(name[len(base):]))):
@@ -329,13 +327,11 @@ def fingerprint(tree: Mapping[str, Any]) -> str:
 def validate_components(suite: Suite, steps: int | None = None) -> dict[str, dict[str, Any]]:
     """Every variant's config (at its first seed) resolved against the installed plugins: unknown names and bad
     options are a :class:`SuiteError`."""
-    from ganzoo import config as config_mod
-
     resolved = {}
     for v in suite.variants:
         try:
             tree = user_tree(suite, v, seed=suite.seeds[0], steps=steps or v.steps, device="cpu")
-            resolved[v.name] = config_mod.resolve(tree).to_dict()
+            resolved[v.name] = resolve(tree).to_dict()
         except GanzooError as exc:
             raise SuiteError(f"{suite.source}: variant {v.name!r}: {exc}") from None
     return resolved

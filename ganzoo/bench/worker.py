@@ -10,18 +10,23 @@ import os
 import pickle
 import shutil
 import signal
-import statistics
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from ganzoo.bench.evaluation import evaluate_run
 from ganzoo.bench.suite import RunSpec
-from ganzoo.config import flatten
 from ganzoo.distributed.context import die_with_parent
-from ganzoo.errors import one_line
-from ganzoo.files import read_json_lines, read_json_object, write_text
+from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine.api import resume_run, start_run
+from ganzoo.engine.logger import log_hparams
+from ganzoo.errors import CheckpointError, one_line
+from ganzoo.files import read_json_object, write_text
+from ganzoo.rundir import read_run_config, read_status, train_stats
 
 RECORD_FILE = "bench.json"
 LOG_FILE = "bench.log"
@@ -54,39 +59,11 @@ def lost_record(spec: RunSpec, status: str, error: str) -> dict[str, Any]:
     return record
 
 
-def recorded_train_stats(run_dir: Path) -> dict[str, Any]:
-    """The step, wall time (status.json, else the last metrics row) and median img/s the run directory records."""
-    from ganzoo.rundir import read_status
-
-    status, rows = read_status(run_dir), read_json_lines(Path(run_dir) / "metrics.jsonl")
-    walls, rates = ([float(r[k]) for r in rows if isinstance(r.get(k), (int, float))] for k in ("wall_time", "img_per_s"))
-    wall = status.get("wall_time") if isinstance(status.get("wall_time"), (int, float)) else walls[-1] if walls else None
-    found = {"step": status.get("step"), "wall_time": wall, "img_per_s": statistics.median(rates) if rates else None}
-    return {k: v for k, v in found.items() if v is not None}
-
-
 def log_to_tensorboard(spec: RunSpec, values: dict[str, float]) -> bool:
     """With ``train.tensorboard`` on, add the run's hyperparameters and metrics (``bench/METRIC``) to ``RUN_DIR/tb``."""
-    from ganzoo.rundir import read_run_config
-
-    cfg = read_run_config(spec.run_dir)
-    if not cfg.train.get("tensorboard"):
-        return False
     suite = read_json_object(spec.run_dir.parents[2] / "protocol.json").get("suite", {}).get("name", "")
-    hparams: dict[str, Any] = {"suite": str(suite), "variant": spec.variant, "seed": spec.seed}
-    for key, v in flatten(cfg.to_dict()).items():
-        v = "+".join(map(str, v)) if isinstance(v, (list, tuple)) else v
-        if isinstance(v, (bool, int, float, str)) and key != "run.seed":
-            hparams[key] = v
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-
-        with SummaryWriter(log_dir=str(spec.run_dir / "tb")) as w:
-            w.add_hparams(hparams, {f"bench/{k}": float(v) for k, v in values.items()}, run_name=".", global_step=spec.steps)
-        return True
-    except Exception as exc:  # TensorBoard missing or broken: the run's results stand
-        print(f"warning: TensorBoard hparams not written ({one_line(exc)})", flush=True)
-        return False
+    return log_hparams(spec.run_dir, read_run_config(spec.run_dir), {f"bench/{k}": v for k, v in values.items()},
+                       step=spec.steps, extra={"suite": str(suite), "variant": spec.variant, "seed": spec.seed})
 
 
 def _now() -> str:
@@ -95,9 +72,6 @@ def _now() -> str:
 
 def _action(spec: RunSpec) -> tuple[str, str | None]:
     """What to do with ``spec.run_dir``: ``fresh``, ``resume`` or ``evaluate``, and why it restarts."""
-    from ganzoo.engine import checkpoint as ckpt
-    from ganzoo.rundir import read_status
-
     rec, found = read_record(spec.run_dir), ckpt.list_checkpoints(spec.run_dir)
     if not rec:
         return "fresh", "it has no bench record" if any(p.name != LOG_FILE for p in spec.run_dir.iterdir()) else None
@@ -113,10 +87,6 @@ def _action(spec: RunSpec) -> tuple[str, str | None]:
 
 def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
     """Train and evaluate one run, printing to the run's log; never raises (but on a second Ctrl-C): returns the record."""
-    from ganzoo.bench.evaluation import evaluate_run
-    from ganzoo.engine.api import resume_run, start_run
-    from ganzoo.errors import CheckpointError
-
     run_dir, previous = spec.run_dir, read_record(spec.run_dir)
     started, cpu0 = time.perf_counter(), time.process_time()
     record: dict[str, Any] = {
@@ -159,7 +129,7 @@ def execute(spec: RunSpec, *, device: str = "cpu") -> dict[str, Any]:
         record.update(status="failed", error=one_line(exc), error_type=type(exc).__name__)
         traceback.print_exc()
     finally:
-        record.update(recorded_train_stats(run_dir), finished_at=_now(), seconds=time.perf_counter() - started,
+        record.update(train_stats(run_dir), finished_at=_now(), seconds=time.perf_counter() - started,
                       cpu_seconds=time.process_time() - cpu0)
         with contextlib.suppress(OSError):
             if run_dir.exists():
@@ -172,8 +142,6 @@ def main() -> int:
     die_with_parent()  # SIGTERM this process when the bench dies (even by SIGKILL): it checkpoints
     with contextlib.suppress(ValueError):  # SIGTERM outside training (evaluation): stop like Ctrl-C
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-    import torch
-
     torch.set_num_threads(max(1, spec.threads or 1))
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(max(1, spec.threads or 1))

@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ganzoo.config import RunConfig, flatten
+from ganzoo.errors import one_line
 from ganzoo.files import read_json_lines, write_text
+from ganzoo.rundir import METRICS_FILE
 
 
 class RunLogger:
     def __init__(self, run_dir: Path, *, tensorboard: bool, quiet: bool, total_steps: int, start_step: int, enabled: bool = True) -> None:
         self.run_dir = Path(run_dir)
         self.enabled = enabled
-        self.metrics_path = self.run_dir / "metrics.jsonl"
+        self.metrics_path = self.run_dir / METRICS_FILE
         self.start_step = start_step
         self._tb: Any = None
         self._tb_wanted = enabled and tensorboard
@@ -85,3 +89,25 @@ class RunLogger:
             self._bar.close()
         if self._tb is not None:
             self._tb.close()
+
+
+def log_hparams(run_dir: Path, cfg: RunConfig, metrics: Mapping[str, float], *, step: int,
+                extra: Mapping[str, Any] = {}) -> bool:
+    """With ``train.tensorboard`` on, add the run's hyperparameters (``extra``, then the config's scalar options but
+    ``run.seed``) and final ``metrics`` to ``RUN_DIR/tb``; a TensorBoard failure is a warning. True when written."""
+    if not cfg.train.get("tensorboard"):
+        return False
+    hparams = dict(extra)
+    for key, v in flatten(cfg.to_dict()).items():
+        v = "+".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+        if isinstance(v, (bool, int, float, str)) and key != "run.seed":
+            hparams[key] = v
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+
+        with SummaryWriter(log_dir=str(Path(run_dir) / "tb")) as w:
+            w.add_hparams(hparams, {k: float(v) for k, v in metrics.items()}, run_name=".", global_step=step)
+        return True
+    except Exception as exc:  # TensorBoard missing or broken: the run's results stand
+        print(f"warning: TensorBoard hparams not written ({one_line(exc)})", flush=True)
+        return False
