@@ -10,12 +10,12 @@ from typing import Any
 import click
 
 from ganzoo.cli.common import echo_json
-from ganzoo.rundir import read_metrics
+from ganzoo.files import read_json_lines
 
 
 def last_metrics(run_dir: Path) -> dict[str, Any]:
     """The last row of ``metrics.jsonl`` (empty when there is none)."""
-    return (read_metrics(run_dir) or [{}])[-1]
+    return (read_json_lines(Path(run_dir) / "metrics.jsonl") or [{}])[-1]
 
 
 def summary(result: object) -> dict[str, Any]:
