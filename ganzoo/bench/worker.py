@@ -61,8 +61,11 @@ def lost_record(spec: RunSpec, status: str, error: str) -> dict[str, Any]:
 
 def log_to_tensorboard(spec: RunSpec, values: dict[str, float]) -> bool:
     """With ``train.tensorboard`` on, add the run's hyperparameters and metrics (``bench/METRIC``) to ``RUN_DIR/tb``."""
+    cfg = read_run_config(spec.run_dir)
+    if not cfg.train.get("tensorboard"):  # as log_hparams would say, without reading the bench's protocol
+        return False
     suite = read_json_object(spec.run_dir.parents[2] / "protocol.json").get("suite", {}).get("name", "")
-    return log_hparams(spec.run_dir, read_run_config(spec.run_dir), {f"bench/{k}": v for k, v in values.items()},
+    return log_hparams(spec.run_dir, cfg, {f"bench/{k}": v for k, v in values.items()},
                        step=spec.steps, extra={"suite": str(suite), "variant": spec.variant, "seed": spec.seed})
 
 
