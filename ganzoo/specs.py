@@ -372,6 +372,8 @@ class SetupContext:
     total_steps: int
     device: torch.device
     loss: LossSpec
+    latent_distribution: str = "normal"
+    """The architecture's latent distribution: ``normal`` (N(0, 1)) or ``uniform`` (U(-1, 1))."""
 
 
 @dataclass

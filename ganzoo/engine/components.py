@@ -211,7 +211,7 @@ def assemble(cfg: RunConfig, host: Any, *, info: DataInfo | None = None, with_da
         raise IncompatibleError(f"architecture {arch.name!r} cannot model dataset {info.name!r}: {reason}")
     batch_size = int(cfg.run["batch_size"])
     ctx = SetupContext(info=info, batch_size=batch_size, total_steps=int(cfg.run["steps"]),
-                       device=device or torch.device("cpu"), loss=loss)
+                       device=device or torch.device("cpu"), loss=loss, latent_distribution=arch.latent_distribution)
     for m in mitigations:
         m.check(ctx)
     needs = combine_batch_needs(batch_size, [(m.name, _needs_of(m, ctx)) for m in mitigations])

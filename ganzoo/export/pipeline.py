@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from ganzoo.export import validate
@@ -61,6 +62,10 @@ def export_generator(
     latent_dim = int(generator.latent_dim)  # type: ignore[arg-type]
     num_classes = num_classes_of(generator)
     precision = "fp16" if fp16 else "fp32"
+    with torch.no_grad():  # one eager call, so what a module computes on its first eval-mode call is exported too
+        device = next(generator.parameters(), torch.empty(0)).device  # (lazy layers, a mitigation's calibration)
+        z = torch.zeros(1, latent_dim, device=device)
+        generator(z) if num_classes is None else generator(z, torch.zeros(1, dtype=torch.long, device=device))
     module = prepare_for_export(generator, architecture=architecture, info=info, host=host)
     model, used = to_onnx(module, latent_dim, num_classes, opset=opset, exporter=exporter)
     if fp16:

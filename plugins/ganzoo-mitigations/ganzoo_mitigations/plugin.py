@@ -10,6 +10,7 @@ from ganzoo_mitigations.acgan import ACGAN
 from ganzoo_mitigations.ada import ADA
 from ganzoo_mitigations.consistency import Consistency
 from ganzoo_mitigations.diffaugment import DiffAugment
+from ganzoo_mitigations.jacobian_truncation import JacobianTruncation
 from ganzoo_mitigations.lecam import LeCam
 from ganzoo_mitigations.minibatch_discrimination import MinibatchDiscriminationSpec
 from ganzoo_mitigations.minibatch_stddev import MinibatchStdDevSpec
@@ -25,6 +26,6 @@ from ganzoo_mitigations.unrolled import Unrolled
 @hookimpl
 def ganzoo_register_mitigations(register: Callable[[Any], None]) -> None:
     for spec in (SpectralNorm(), MinibatchDiscriminationSpec(), MinibatchStdDevSpec(), PacGAN(), Unrolled(), R1(), ModeSeeking(),
-                 R2(), DiffAugment(), ADA(), LeCam(), Consistency(), TopK()):
+                 R2(), DiffAugment(), ADA(), LeCam(), Consistency(), TopK(), JacobianTruncation()):
         register(spec)
     register(ACGAN())
