@@ -38,14 +38,17 @@ def test_recipe_suites_run_the_shipped_recipe(stem):
     assert bench.metrics == builtin.metrics
 
 
-def test_topk_suite_resolves_to_the_shipped_topk_variants():
-    """RESULTS.md's top-k table ran from a suite whose config trees omit ``train.n_critic = 1`` (the default) that the
+@pytest.mark.parametrize(("stem", "suffix", "mitigation"), [
+    ("mode-collapse-2d-topk", "-recipe-topk", "top-k"), ("mode-collapse-2d-jt", "-recipe-jt", "jacobian-truncation"),
+    ("mode-collapse-2d-jt-fresh-seed", "-recipe-jt", "jacobian-truncation")])
+def test_mitigation_suites_resolve_to_the_shipped_variants(stem, suffix, mitigation):
+    """RESULTS.md's top-k and Jacobian-truncation tables ran from suites whose config trees may omit defaults that the
     built-in suite spells out: the resolved configurations must be equal, but for the seed, steps and device."""
-    builtin, bench = load_suite("mode-collapse-2d"), load_suite(SUITE_DIR / "mode-collapse-2d-topk.toml")
-    shipped = {v.name: v for v in builtin.variants if v.name.endswith("-recipe-topk")}
-    assert sorted(shipped) == sorted(v.name for v in bench.variants) == ["grid25-recipe-topk", "ring8-recipe-topk"]
+    builtin, bench = load_suite("mode-collapse-2d"), load_suite(SUITE_DIR / f"{stem}.toml")
+    shipped = {v.name: v for v in builtin.variants if v.name.endswith(suffix)}
+    assert sorted(shipped) == sorted(v.name for v in bench.variants) == [f"grid25{suffix}", f"ring8{suffix}"]
     for v in bench.variants:
         ours = resolve(user_tree(bench, v, seed=7, steps=25_000, device="cpu")).to_dict()
         theirs = resolve(user_tree(builtin, shipped[v.name], seed=7, steps=25_000, device="cpu")).to_dict()
-        assert ours == theirs and ours["run"]["mitigations"] == ["top-k"]
+        assert ours == theirs and ours["run"]["mitigations"] == [mitigation]
     assert bench.metrics == builtin.metrics

@@ -139,3 +139,44 @@ def test_trains_evaluates_and_exports_to_onnx(tmp_path: Path) -> None:
     # only a row with a candidate at the threshold may pick another one (float rounding decides which side it is on)
     at_threshold = ((norms - loaded.generator.threshold).abs() / loaded.generator.threshold < 1e-4).any(dim=1)
     assert int(differ.sum()) <= 3 and bool(at_threshold[differ].all())
+
+
+class ConditionalStretchy(Stretchy):
+    """Stretchy plus the label on both outputs: a class-conditional generator."""
+
+    num_classes = 5
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        assert labels is not None and labels.shape == (z.shape[0],)
+        return super().forward(z) + labels[:, None].float()
+
+
+def test_a_conditional_generator_keeps_each_samples_label() -> None:
+    g = truncated(ConditionalStretchy())
+    assert g.num_classes == 5
+    z, labels = latents(50, 4), torch.arange(50) % 5
+    g.eval()
+    with torch.no_grad():
+        out = g(z, labels)
+    cand = z.reshape(50, 3, 3)
+    flat = cand[:, :, 1] <= 0
+    some = flat.any(1)
+    chosen = cand[torch.arange(50), flat.int().argmax(1)]
+    assert torch.allclose(out[some], chosen[some, :2] + labels[some, None].float())
+
+
+@pytest.mark.skipif("dcgan" not in get_host().architectures, reason="needs the dcgan architecture")
+def test_image_generator_samples_images(tmp_path: Path, image_host: object) -> None:
+    user = {"run": {"dataset": "mitigation-test-images", "arch": "dcgan", "loss": "ns-gan", "batch_size": 8,
+                    "steps": 2, "mitigations": ["jacobian-truncation"]},
+            "dataset": {"resolution": 16, "size": 32}, "arch": {"width": 4, "latent_dim": 8},
+            "train": {"log_every": 1, "sample_every": 0, "checkpoint_every": 0, "tensorboard": False},
+            "mitigation": {"jacobian-truncation": {"calibration": 64, "tries": 2, "directions": 2}}}
+    assert start_run(user, tmp_path / "run", host=image_host).status == "completed"
+    g = load_generator(tmp_path / "run", host=image_host)
+    x = g.sample(5, seed=0)
+    assert g.latent_dim == 16 and x.shape == (5, 3, 16, 16) and torch.isfinite(x).all()
+    with torch.no_grad():  # each image is one of its two candidates' images
+        z = torch.randn(5, 16)
+        out, first, second = g.generator(z), g.generator.generator(z[:, :8]), g.generator.generator(z[:, 8:])
+    assert all(torch.allclose(o, a, atol=1e-5) or torch.allclose(o, b, atol=1e-5) for o, a, b in zip(out, first, second))
