@@ -64,9 +64,9 @@ class JacobianTruncatedGenerator(nn.Module):
         else:
             device = self.directions.device
             g = torch.Generator().manual_seed(CALIBRATION_SEED)
-            z = torch.randn(self.calibration, self.inner_latent_dim, generator=g)
-            if self.latent_distribution == "uniform":
-                z = torch.rand(self.calibration, self.inner_latent_dim, generator=g) * 2 - 1
+            shape = (self.calibration, self.inner_latent_dim)
+            z = (torch.rand(shape, generator=g) * 2 - 1 if self.latent_distribution == "uniform"
+                 else torch.randn(shape, generator=g))
             k = getattr(self, "num_classes", None)
             labels = torch.randint(int(k), (self.calibration,), generator=g) if k else None
             norms = torch.cat([jacobian_norms(self.generator, zz.to(device), self.directions,
