@@ -54,6 +54,7 @@ class JacobianTruncatedGenerator(nn.Module):
         self._calibrated_for: Any = None
 
     def _weights_key(self) -> tuple[tuple[int, int], ...]:
+        """Changes whenever G's weights do: an in-place update bumps a tensor's version, a new tensor has a new address."""
         return tuple((p.data_ptr(), p._version) for p in self.generator.parameters())
 
     @torch.no_grad()
@@ -75,11 +76,6 @@ class JacobianTruncatedGenerator(nn.Module):
             self.threshold.fill_(float(torch.quantile(norms.double(), self.keep)))
         self._calibrated_for = self._weights_key()
         return float(self.threshold)
-
-    def train(self, mode: bool = True) -> JacobianTruncatedGenerator:
-        super().train(mode)
-        self._calibrated_for = None  # recalibrate on the next eval-mode call
-        return self
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         d, n = self.inner_latent_dim, z.shape[0]
