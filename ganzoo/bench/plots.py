@@ -15,11 +15,11 @@ import torch
 from matplotlib.figure import Figure
 
 from ganzoo.bench.evaluation import SAMPLES_FILE
-from ganzoo.bench.references import real_data
 from ganzoo.bench.results import BenchResults
 from ganzoo.engine.samples import grid_png
 from ganzoo.metrics.catalogue import value_info as metric_info
 from ganzoo.metrics.modes2d import nearest_mode
+from ganzoo.metrics.real_and_chance import run_data
 from ganzoo.rundir import read_metrics
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
@@ -128,7 +128,7 @@ def loss_figure(res: BenchResults, dataset: str, out: Path) -> Figure | None:
 
 def _real_samples(run_dir: Path, n: int) -> tuple[torch.Tensor, Any]:
     """(up to ``n`` real samples as a float tensor, DataInfo) of the dataset as configured in ``run_dir``."""
-    data = real_data(run_dir)
+    data = run_data(run_dir)
     x = data.tensors[0] if data.tensors is not None else torch.stack([data.dataset[i][0] for i in range(min(n, len(data)))])
     return x[:n].float(), data.info
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from scipy import stats as sps
 
-from ganzoo.bench.references import ReferenceJob, ReferenceRow, reference_rows
+from ganzoo.bench.references import ReferenceJob, reference_rows
+from ganzoo.metrics.real_and_chance import ReferenceRow
 from ganzoo.bench.suite import RunSpec, Suite
 from ganzoo.bench.worker import read_record
 from ganzoo.files import write_text

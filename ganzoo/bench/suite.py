@@ -7,7 +7,6 @@ import copy
 import difflib
 import hashlib
 import json
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,8 +23,7 @@ else:  # pragma: no cover
 
 from ganzoo.config import ALL_SECTIONS, MAX_SEED, flatten, merge, resolve, set_dotted
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.metrics.builtin import FidelityMetric
-from ganzoo.metrics.catalogue import ENGINE_VALUES, base_name, catalogue, current_name, metric_for_value, value_info
+from ganzoo.metrics.catalogue import check_value_name, value_info
 
 
 class SuiteError(ConfigError):
@@ -36,20 +34,15 @@ OUTPUT_ONLY_KEYS = ("tensorboard",)  # `train` keys that change what a run write
 RESERVED_SET_KEYS = {"run.seed": "the bench sets the seed of each run (use `seeds`)", "run.steps": "use `steps`",
                      "run.device": "use the suite's `device` or `ganzoo bench --device`",
                      **{f"run.{k}": f"use the variant's `{k}` field" for k in ("dataset", "arch", "loss", "mitigations")}}
-EXTRACTOR_RE = re.compile(r"^\[[A-Za-z0-9_.:/-]+\]$")
 MAX_SEEDS = 1000  # more would be days of runs, not a typo we should start
 EVAL_SEED = 0  # the seed of every evaluation: `ganzoo eval --seed`'s default
 
 
 def _metric(name: str) -> str:
-    """A value name the registered metrics report (``NAME[EXTRACTOR]`` for torch-fidelity values)."""
-    base, known = base_name(name), [v for v in catalogue() if v not in ENGINE_VALUES]
-    spec = metric_for_value(base) if base in known else None
-    if spec is None or (name != base and not (isinstance(spec, FidelityMetric) and EXTRACTOR_RE.match(name[len(base):]))):
-        hint = f" (renamed {current_name(name)!r})" if current_name(name) != name else ""
-        raise ValueError(f"unknown metric {name!r}{hint}; known: {', '.join(known)} (FID-like ones optionally with a "
-                         "feature extractor, e.g. fid[classifier:shapes])")
-    return name
+    try:
+        return check_value_name(name)
+    except ConfigError as exc:  # pydantic reports ValueErrors
+        raise ValueError(str(exc)) from None
 
 
 def _sets(raw: dict[str, Any]) -> dict[str, Any]:

@@ -34,12 +34,15 @@ MAX_NEIGHBORHOOD = 1000
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Folder with local dataset files.")
 @click.option("--no-ema", is_flag=True, help="Score the raw generator even when EMA weights exist.")
 @click.option("--prc-neighborhood", type=int, default=3, show_default=True, help="k of the k-NN manifolds of precision/recall.")
+@click.option("--real-and-chance", is_flag=True,
+              help="Also score real data (training samples) and chance (an untrained generator; 2D data: uniform "
+                   "points) the same way: the reference rows of a bench table. RUN_DIR only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the eval.json content instead of a table.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def command(
     target: Path, metrics: str | None, num_samples: int | None, reference: str | None, num_reference: int | None,
     feature_extractor: str | None, feature_weights: Path | None, seed: int, batch_size: int, device: str,
-    data_root: Path | None, no_ema: bool, prc_neighborhood: int, as_json: bool, quiet: bool,
+    data_root: Path | None, no_ema: bool, prc_neighborhood: int, real_and_chance: bool, as_json: bool, quiet: bool,
 ) -> None:
     """Score a trained generator (RUN_DIR's newest checkpoint, EMA weights when present) or an exported
     MODEL.onnx; write eval.json and print the results."""
@@ -48,7 +51,8 @@ def command(
     from ganzoo.errors import ConfigError
     from ganzoo.files import output_lock
     from ganzoo.metrics.evaluate import evaluate, parse_metrics
-    from ganzoo.metrics.report import eval_json_path, format_table, write_eval_json
+    from ganzoo.metrics.real_and_chance import score_references
+    from ganzoo.metrics.report import eval_json_path, format_references, format_table, write_eval_json
     from ganzoo.metrics.sources import load_target
 
     names = parse_metrics(metrics) if metrics is not None else None
@@ -60,6 +64,9 @@ def command(
         raise ConfigError(f"--num-reference {num_reference}: expected 2 to {MAX_EVAL_SAMPLES:,} images")
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ConfigError(f"--batch-size {batch_size}: expected 1 to {MAX_BATCH_SIZE:,}")
+    if real_and_chance and target.suffix.lower() == ".onnx":
+        raise ConfigError("--real-and-chance needs a RUN_DIR (its config says how the data and the untrained "
+                          f"generator are built), not the ONNX file {str(target)!r}")
     dev = resolve_device(device)
     path = eval_json_path(target)
     with output_lock(path, "eval"):  # eval.json goes into the run directory: one writer at a time
@@ -71,9 +78,15 @@ def command(
             feature_weights=feature_weights, seed=seed, batch_size=batch_size, device=dev, data_root=data_root,
             num_reference=num_reference, prc_neighborhood=prc_neighborhood, quiet=quiet or as_json,
         )
-        data = write_eval_json(path, report)
+        rows = score_references(
+            target, [r.key for r in report.results], num_samples=num_samples, seed=seed, device=dev, reference=reference,
+            feature_weights=feature_weights, batch_size=batch_size, data_root=data_root, num_reference=num_reference,
+            prc_neighborhood=prc_neighborhood) if real_and_chance else []
+        data = write_eval_json(path, report, {"references": [vars(r) for r in rows]} if rows else None)
     if as_json:
         echo_json(data)
     else:
         click.echo(format_table(report))
+        if rows:
+            click.echo("\n" + format_references(rows))
         click.echo(f"\nWrote {path}")

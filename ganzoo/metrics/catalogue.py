@@ -6,13 +6,16 @@ read metric facts from here and nowhere else; plugins add entries by registering
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ganzoo.errors import ConfigError
+from ganzoo.metrics.builtin import FidelityMetric
 from ganzoo.plugins import get_host
 from ganzoo.specs import MetricSpec, MetricValue
 
-__all__ = ["ENGINE_VALUES", "catalogue", "value_info", "metric_for_value", "metric_names", "base_name", "is_better", "current_name", "LEGACY_NAMES"]
+__all__ = ["ENGINE_VALUES", "catalogue", "value_info", "metric_for_value", "metric_names", "base_name", "is_better", "current_name", "LEGACY_NAMES",
+           "check_value_name", "extractor_of"]
 
 ENGINE_VALUES: dict[str, MetricValue] = {
     "wall_time": MetricValue("min", "wall time", unit="s", fmt=".1f"),
@@ -33,6 +36,14 @@ def current_name(name: str) -> str:
 def base_name(name: str) -> str:
     """``fid[classifier:mnist]`` -> ``fid``: a value measured with a named feature extractor."""
     return name.split("[", 1)[0]
+
+
+EXTRACTOR_SUFFIX = re.compile(r"^\[[A-Za-z0-9_.:/-]+\]$")
+
+
+def extractor_of(name: str) -> str | None:
+    """``fid[classifier:mnist]`` -> ``classifier:mnist``; None for a name without an extractor."""
+    return name[len(base_name(name)) + 1: -1] if name != base_name(name) else None
 
 
 def _host(host: Any) -> Any:
@@ -81,3 +92,15 @@ def value_info(name: str, host: Any = None) -> MetricValue:
 def is_better(name: str, a: float, b: float, host: Any = None) -> bool:
     """Whether ``a`` is strictly better than ``b`` for the value ``name``."""
     return a < b if value_info(name, host).direction == "min" else a > b
+
+
+def check_value_name(name: str, host: Any = None) -> str:
+    """``name`` when a registered metric reports it (an FID-like value optionally measured with a named feature
+    extractor: ``fid[classifier:shapes]``); else a :class:`ConfigError` naming the known values."""
+    base, known = base_name(name), [v for v in catalogue(host) if v not in ENGINE_VALUES]
+    spec = metric_for_value(base, host) if base in known else None
+    if spec is None or (name != base and not (isinstance(spec, FidelityMetric) and EXTRACTOR_SUFFIX.match(name[len(base):]))):
+        hint = f" (renamed {current_name(name)!r})" if current_name(name) != name else ""
+        raise ConfigError(f"unknown metric {name!r}{hint}; known: {', '.join(known)} (FID-like ones optionally with a "
+                          "feature extractor, e.g. fid[classifier:shapes])")
+    return name

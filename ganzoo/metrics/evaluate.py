@@ -7,6 +7,7 @@ resolution, seed); :mod:`ganzoo.metrics.report` prints it and writes ``eval.json
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import torch
 from ganzoo import __version__
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.metrics.builtin import FidelityMetric, IntraClassFID, ModeCoverage
-from ganzoo.metrics.catalogue import metric_names
+from ganzoo.metrics.catalogue import base_name, extractor_of, metric_for_value, metric_names
 from ganzoo.metrics.fidelity import Extractor, MetricResult, fidelity_metrics, resolve_extractor, torch_fidelity_version
 from ganzoo.metrics.sources import FidelityGenerator, GeneratorSource, class_sampler
 from ganzoo.plugins import get_host
@@ -34,10 +35,13 @@ __all__ = [
     "parse_metrics",
     "evaluate",
     "mode_results",
+    "score_values",
 ]
 
 DEFAULT_NUM_SAMPLES = 10_000
 """Generated samples for FID/IS/KID/PRC and plugin metrics unless ``--num-samples`` says otherwise."""
+DEFAULT_BATCH_SIZE = 128
+"""``ganzoo eval --batch-size``'s default (samples do not depend on it)."""
 
 
 @dataclass
@@ -168,7 +172,7 @@ def evaluate(
     feature_extractor: str | None = None,
     feature_weights: Path | str | None = None,
     seed: int = 0,
-    batch_size: int = 128,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     device: str | torch.device = "cpu",
     data_root: Path | None = None,
     num_reference: int | None = None,
@@ -229,3 +233,37 @@ def evaluate(
         results += mode_results(source, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
                                 classifier=classifier, data_root=data_root, quiet=quiet, host=host)
     return EvalReport(results=results, source=source.describe(), seconds=time.perf_counter() - start, versions=versions())
+
+
+def score_values(source: GeneratorSource, values: Sequence[str], *, num_samples: int | None, seed: int,
+                 device: str | torch.device = "cpu", **options: Any) -> tuple[dict[str, float], dict[str, Any]]:
+    """``(values, details)`` of the value names ``values`` (``fid``, ``precision``, ``modes``, ``fid[classifier:shapes]``)
+    for ``source``: one :func:`evaluate` per feature extractor named in brackets (``options`` go to each); non-finite
+    values are left out and explained in ``details["notes"]``."""
+    groups: dict[str | None, dict[str, list[str]]] = {}  # extractor -> metric -> value names
+    specs = {name: metric_for_value(name) for name in values}
+    for name, spec in specs.items():
+        ext = extractor_of(name) if isinstance(spec, FidelityMetric) else None
+        groups.setdefault("classifier" if ext and ext.startswith("classifier") else ext, {}).setdefault(spec.name, []).append(name)
+    out: dict[str, float] = {}
+    details: dict[str, Any] = {"seed": seed, "num_samples": num_samples, "batch_size": options.get("batch_size", DEFAULT_BATCH_SIZE),
+                               "metrics": {}, "seconds": 0.0}
+    for ext, wanted in groups.items():
+        report = evaluate(source, list(wanted), num_samples=num_samples, seed=seed, device=device, quiet=True,
+                          **{**options, **({"feature_extractor": ext} if ext else {})})
+        details["seconds"] += report.seconds
+        for name in (n for names in wanted.values() for n in names):
+            label = name[len(base_name(name)):]
+            hit = next((r for r in report.results if r.metric == base_name(name) and r.key.endswith(label)), None)
+            if hit is None:
+                raise GanzooError(f"metric {name!r} does not apply to dataset {source.info.name!r} (its evaluation "
+                                  f"gives {', '.join(r.key for r in report.results)})")
+            details["metrics"][name] = {"key": hit.key, **{k: v for k, v in hit.protocol.items() if k != "histogram"}}
+            if isinstance(specs[name], ModeCoverage):
+                details["modes"] = {**hit.protocol, "num_samples": hit.protocol.get("num_generated")}
+            if math.isfinite(hit.value):
+                out[name] = hit.value
+            else:
+                no_hq = hit.protocol.get("num_high_quality") == 0
+                details.setdefault("notes", {})[name] = "no high-quality samples" if no_hq else "not finite"
+    return out, details

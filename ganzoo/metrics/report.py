@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ganzoo.files import write_text
-from ganzoo.metrics.catalogue import current_name
+from ganzoo.metrics.catalogue import base_name, current_name
 from ganzoo.metrics.evaluate import EvalReport
+from ganzoo.metrics.real_and_chance import ReferenceRow
 
-__all__ = ["eval_json_path", "write_eval_json", "format_table", "format_value"]
+__all__ = ["eval_json_path", "write_eval_json", "format_table", "format_value", "format_references"]
 
 EVAL_FILE = "eval.json"
 
@@ -28,10 +30,10 @@ def _same_source(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(a.get(k) == b.get(k) for k in keys)
 
 
-def write_eval_json(path: Path, report: EvalReport) -> dict[str, Any]:
-    """Write ``report`` to ``path`` atomically. Metrics already there for the same checkpoint (same step
-    and weights) are kept unless recomputed; a file about another checkpoint is replaced."""
-    data = report.to_json()
+def write_eval_json(path: Path, report: EvalReport, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``report`` (and the top-level keys of ``extra``) to ``path`` atomically. Metrics already there for the
+    same checkpoint (same step and weights) are kept unless recomputed; a file about another checkpoint is replaced."""
+    data = {**report.to_json(), **(extra or {})}
     try:
         old = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -90,4 +92,14 @@ def format_table(report: EvalReport) -> str:
         lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def format_references(rows: Sequence[ReferenceRow]) -> str:
+    """The real-data and chance rows under the results table: each value, then what the row is."""
+    lines = ["Reference rows, scored like the generator (same metrics, sample count and seed):"]
+    width = max(len(r.label) for r in rows)
+    for r in rows:
+        cells = "  ".join(f"{k} {format_value(v, base_name(k))}" for k, v in r.metrics.items())
+        lines.append(f"  {r.label.ljust(width)}  {cells or 'not scored'}  ({r.error or r.description})")
     return "\n".join(lines)

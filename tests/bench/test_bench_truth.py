@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganzoo.bench.references import ReferenceRow
+from ganzoo.metrics.real_and_chance import ReferenceRow
 from ganzoo.bench.report import _highlight, render, report_model
 from ganzoo.bench.results import BenchResults, Stat, VariantResult, collect, csv_text, mean_ci, results_dict, welch_p
 from ganzoo.bench.suite import SuiteError, expand_runs, parse_suite_text
@@ -305,7 +305,7 @@ def test_image_galleries_reach_both_reports() -> None:
 def test_a_reference_metric_that_cannot_be_scored_leaves_only_its_cell_empty() -> None:
     """As ``cas`` for real data (no label input): the row keeps the metrics that can be scored and names
     the one that cannot, instead of losing the whole row."""
-    from ganzoo.bench.references import ReferenceJob, _metric_by_metric
+    from ganzoo.metrics.real_and_chance import _metric_by_metric
     from ganzoo.metrics.sources import GeneratorSource
     from ganzoo.plugins import get_host
 
@@ -316,10 +316,9 @@ def test_a_reference_metric_that_cannot_be_scored_leaves_only_its_cell_empty() -
         return GeneratorSource(info=info, latent_dim=1, latent_distribution="normal",
                                generate=lambda z, _: centres[torch.arange(len(z)) % 8], dataset_options={})
 
-    job = ReferenceJob("ring8", Path("unused"), ("modes", "cas"), 400, 0)
-    row = _metric_by_metric(job, "real", "real data", "400 points", make, RuntimeError("cas needs labels"))
+    score = {"num_samples": 400, "seed": 0}
+    row = _metric_by_metric(("modes", "cas"), "real", "real data", "400 points", make, RuntimeError("cas needs labels"), **score)
     assert row.error is None and row.metrics["modes"] == 8 and "cas" not in row.metrics
     assert row.description == "400 points (not scored: cas)"
-    row = _metric_by_metric(ReferenceJob("ring8", Path("unused"), ("cas",), 400, 0), "real", "real data", "400 points", make,
-                            RuntimeError("cas needs labels"))
+    row = _metric_by_metric(("cas",), "real", "real data", "400 points", make, RuntimeError("cas needs labels"), **score)
     assert row.error == "RuntimeError: cas needs labels" and not row.metrics

@@ -142,6 +142,34 @@ def test_vector_data_modes_only(ring8_run):
     assert bad.exit_code == 2 and "use --metrics modes" in bad.stderr
 
 
+def test_real_and_chance_rows_are_scored_like_the_run(ring8_run):
+    """The bench's reference rows from ``ganzoo eval``: real data finds every mode with the data's own quality,
+    uniform points are mostly off the modes; both are in eval.json beside the run's values."""
+    res = _eval(str(ring8_run), "--metrics", "modes", "--num-samples", "1000", "--real-and-chance", "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "Reference rows, scored like the generator" in res.stdout and "1,000 points of the training set itself" in res.stdout
+    data = json.loads((ring8_run / "eval.json").read_text())
+    real, chance = data["references"]
+    assert (real["kind"], chance["kind"]) == ("real", "chance") and real["error"] is None is chance["error"]
+    assert set(real["metrics"]) == set(data["values"]) == {"modes", "reverse_kl", "high_quality"}
+    assert real["metrics"]["modes"] == 8 and real["metrics"]["high_quality"] > 0.95 > 0.2 > chance["metrics"]["high_quality"]
+    assert real["metrics"]["reverse_kl"] < 0.02 < chance["metrics"]["reverse_kl"]
+
+
+def test_real_and_chance_rows_use_the_runs_feature_extractor(shapes_run):
+    res = _eval(str(shapes_run), "--metrics", "fid", "--real-and-chance", "--json", *FAST)
+    assert res.exit_code == 0, res.output
+    real, chance = json.loads(res.stdout)["references"]
+    assert set(real["metrics"]) == set(chance["metrics"]) == {"fid[classifier:shapes]"}
+    assert real["metrics"]["fid[classifier:shapes]"] < chance["metrics"]["fid[classifier:shapes]"]
+    assert "untrained dcgan" in chance["description"]
+
+
+def test_real_and_chance_needs_a_run_directory(shapes_onnx):
+    res = CliRunner().invoke(cli, ["eval", str(shapes_onnx), "--real-and-chance"])
+    assert res.exit_code == 2 and "--real-and-chance needs a RUN_DIR" in res.stderr and "Traceback" not in res.output
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not weights_available(), reason="Inception weights absent (set GANZOO_FEATURE_WEIGHTS or cache them)")
 def test_inception_path_with_feature_weights(shapes_run):
