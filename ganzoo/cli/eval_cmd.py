@@ -14,7 +14,8 @@ MAX_NEIGHBORHOOD = 1000
 @click.command("eval")
 @click.argument("target", metavar="RUN_DIR|MODEL.onnx", type=click.Path(path_type=Path))
 @click.option("--metrics", "metrics", default=None,
-              help="Comma-separated: fid, isc, kid, prc, modes, cas, ifid, or a plugin's metric (ganzoo list metrics) "
+              help="Comma-separated: fid, isc, kid, prc, modes, cas, ifid, or a plugin's metric (ganzoo list metrics); "
+                   "fid[EXTRACTOR] (any FID-like one) scores in that feature space instead of --feature-extractor's "
                    "[default: fid for images, modes for vector data (FID/IS/KID/PRC need images; cas and ifid a "
                    "class-conditional generator)].")
 @click.option("--num-samples", type=int, default=None,

@@ -19,7 +19,7 @@ import torch
 from ganzoo import __version__
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.metrics.builtin import FidelityMetric, IntraClassFID, ModeCoverage
-from ganzoo.metrics.catalogue import base_name, extractor_of, metric_for_value, metric_names
+from ganzoo.metrics.catalogue import EXTRACTOR_SUFFIX, base_name, extractor_of, metric_for_value, metric_names
 from ganzoo.metrics.fidelity import Extractor, MetricResult, fidelity_metrics, resolve_extractor, torch_fidelity_version
 from ganzoo.metrics.sources import FidelityGenerator, GeneratorSource, class_sampler
 from ganzoo.plugins import get_host
@@ -74,15 +74,21 @@ class EvalReport:
 
 
 def parse_metrics(text: str | Sequence[str], host: Any = None) -> list[str]:
-    """``"fid,kid"`` or a list -> validated, de-duplicated names of registered metrics."""
+    """``"fid,kid"`` or a list -> validated, de-duplicated names of registered metrics; an FID-like one may name its
+    feature extractor in brackets (``fid[classifier]``, ``kid[inception-v3-compat]``)."""
     known = metric_names(host)
     items = [p.strip().lower() for p in (text.split(",") if isinstance(text, str) else text)]
     items = [p for p in items if p]
     if not items:
         raise ConfigError(f"--metrics: expected a comma-separated list of {', '.join(known)}")
     for m in items:
-        if m not in known:
+        base = base_name(m)
+        if base not in known:
             raise ConfigError(f"--metrics: unknown metric {m!r}; allowed: {', '.join(known)}")
+        if m != base and not (isinstance(get_host_for(host).metrics.get(base), FidelityMetric)
+                              and EXTRACTOR_SUFFIX.match(m[len(base):])):
+            raise ConfigError(f"--metrics {m!r}: only FID-like metrics (torch-fidelity's) take a feature extractor in "
+                              "brackets, e.g. fid[classifier]")
     return list(dict.fromkeys(items))
 
 
@@ -181,9 +187,21 @@ def evaluate(
     host: Any = None,
     extractor: Extractor | None = None,
 ) -> EvalReport:
-    """Score ``source`` on ``metrics`` (fid, isc, kid, prc, ifid, modes or a plugin's metric)."""
+    """Score ``source`` on ``metrics`` (fid, isc, kid, prc, ifid, modes or a plugin's metric; ``fid[EXTRACTOR]``: in
+    that feature space rather than ``feature_extractor``'s, one torch-fidelity pass per extractor)."""
     start = time.perf_counter()
     metrics = parse_metrics(metrics, host)
+    if extractor is None and any(extractor_of(m) for m in metrics):
+        groups: dict[str | None, list[str]] = {}
+        for m in metrics:
+            named = extractor_of(m)
+            groups.setdefault("classifier" if named and named.startswith("classifier") else named, []).append(base_name(m))
+        reports = [evaluate(source, names, feature_extractor=space or feature_extractor, num_samples=num_samples,
+                            reference=reference, feature_weights=feature_weights, seed=seed, batch_size=batch_size,
+                            device=device, data_root=data_root, num_reference=num_reference,
+                            prc_neighborhood=prc_neighborhood, quiet=quiet, host=host) for space, names in groups.items()]
+        return EvalReport([r for rep in reports for r in rep.results], reports[0].source,
+                          time.perf_counter() - start, versions())
     registry = get_host_for(host).metrics
     info = source.info
     data_root = data_root or source.data_root
@@ -238,32 +256,29 @@ def evaluate(
 def score_values(source: GeneratorSource, values: Sequence[str], *, num_samples: int | None, seed: int,
                  device: str | torch.device = "cpu", **options: Any) -> tuple[dict[str, float], dict[str, Any]]:
     """``(values, details)`` of the value names ``values`` (``fid``, ``precision``, ``modes``, ``fid[classifier:shapes]``)
-    for ``source``: one :func:`evaluate` per feature extractor named in brackets (``options`` go to each); non-finite
-    values are left out and explained in ``details["notes"]``."""
-    groups: dict[str | None, dict[str, list[str]]] = {}  # extractor -> metric -> value names
+    for ``source``, by one :func:`evaluate` (``options`` go to it); non-finite values are left out and explained in
+    ``details["notes"]``."""
     specs = {name: metric_for_value(name) for name in values}
-    for name, spec in specs.items():
-        ext = extractor_of(name) if isinstance(spec, FidelityMetric) else None
-        groups.setdefault("classifier" if ext and ext.startswith("classifier") else ext, {}).setdefault(spec.name, []).append(name)
+    wanted = {name: spec.name + (name[len(base_name(name)):] if isinstance(spec, FidelityMetric) else "")
+              for name, spec in specs.items()}  # value name -> metric name (with its extractor)
     out: dict[str, float] = {}
     details: dict[str, Any] = {"seed": seed, "num_samples": num_samples, "batch_size": options.get("batch_size", DEFAULT_BATCH_SIZE),
-                               "metrics": {}, "seconds": 0.0}
-    for ext, wanted in groups.items():
-        report = evaluate(source, list(wanted), num_samples=num_samples, seed=seed, device=device, quiet=True,
-                          **{**options, **({"feature_extractor": ext} if ext else {})})
-        details["seconds"] += report.seconds
-        for name in (n for names in wanted.values() for n in names):
-            label = name[len(base_name(name)):]
-            hit = next((r for r in report.results if r.metric == base_name(name) and r.key.endswith(label)), None)
-            if hit is None:
-                raise GanzooError(f"metric {name!r} does not apply to dataset {source.info.name!r} (its evaluation "
-                                  f"gives {', '.join(r.key for r in report.results)})")
-            details["metrics"][name] = {"key": hit.key, **{k: v for k, v in hit.protocol.items() if k != "histogram"}}
-            if isinstance(specs[name], ModeCoverage):
-                details["modes"] = {**hit.protocol, "num_samples": hit.protocol.get("num_generated")}
-            if math.isfinite(hit.value):
-                out[name] = hit.value
-            else:
-                no_hq = hit.protocol.get("num_high_quality") == 0
-                details.setdefault("notes", {})[name] = "no high-quality samples" if no_hq else "not finite"
+                               "metrics": {}}
+    report = evaluate(source, list(dict.fromkeys(wanted.values())), num_samples=num_samples, seed=seed, device=device,
+                      quiet=True, **options)
+    details["seconds"] = report.seconds
+    for name in values:
+        label = name[len(base_name(name)):]
+        hit = next((r for r in report.results if r.metric == base_name(name) and r.key.endswith(label)), None)
+        if hit is None:
+            raise GanzooError(f"metric {name!r} does not apply to dataset {source.info.name!r} (its evaluation "
+                              f"gives {', '.join(r.key for r in report.results)})")
+        details["metrics"][name] = {"key": hit.key, **{k: v for k, v in hit.protocol.items() if k != "histogram"}}
+        if isinstance(specs[name], ModeCoverage):
+            details["modes"] = {**hit.protocol, "num_samples": hit.protocol.get("num_generated")}
+        if math.isfinite(hit.value):
+            out[name] = hit.value
+        else:
+            no_hq = hit.protocol.get("num_high_quality") == 0
+            details.setdefault("notes", {})[name] = "no high-quality samples" if no_hq else "not finite"
     return out, details

@@ -142,6 +142,27 @@ def test_vector_data_modes_only(ring8_run):
     assert bad.exit_code == 2 and "use --metrics modes" in bad.stderr
 
 
+def test_metrics_in_two_feature_spaces_in_one_eval(shapes_run, randconv):
+    """``fid[classifier],kid[randconv]``: each metric in its own feature space, the same values as one evaluation
+    per extractor."""
+    res = _eval(str(shapes_run), "--metrics", f"fid[classifier],kid[{randconv}],modes", "--num-samples", "200", "--quiet")
+    assert res.exit_code == 0, res.output
+    rows = [line.split() for line in res.stdout.splitlines()]
+    both = {r[0]: float(r[1]) for r in rows if len(r) > 2 and r[0][0].isalpha() and r[1][-1].isdigit()}  # this evaluation's table
+    assert set(both) == {"fid[classifier:shapes]", f"kid[{randconv}]", f"kid_std[{randconv}]", "modes", "reverse_kl"}
+    alone = json.loads(_eval(str(shapes_run), "--metrics", "fid,modes", *FAST, "--json").stdout)["values"]
+    assert both["fid[classifier:shapes]"] == pytest.approx(alone["fid[classifier:shapes]"], rel=1e-4)  # table: 4 decimals
+    assert both["modes"] == alone["modes"]
+    kid = json.loads(_eval(str(shapes_run), "--metrics", "kid", "--feature-extractor", randconv, "--num-samples", "200",
+                           "--json").stdout)["values"]
+    assert both[f"kid[{randconv}]"] == pytest.approx(kid[f"kid[{randconv}]"], rel=1e-4, abs=1e-6)
+
+
+def test_a_bracketed_extractor_on_a_metric_without_one_is_a_config_error(shapes_run):
+    res = CliRunner().invoke(cli, ["eval", str(shapes_run), "--metrics", "modes[classifier]"])
+    assert res.exit_code == 2 and "only FID-like metrics" in res.stderr and "Traceback" not in res.output
+
+
 def test_real_and_chance_rows_are_scored_like_the_run(ring8_run):
     """The bench's reference rows from ``ganzoo eval``: real data finds every mode with the data's own quality,
     uniform points are mostly off the modes; both are in eval.json beside the run's values."""
