@@ -20,13 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import time
 
 import torch
 from torch import nn
 
 from ganzoo.metrics.modes2d import mode_metrics_2d
+from ganzoo.stats import CI_METHOD, Stat
 
 DATASETS = {  # name -> (centres, std), as in ganzoo-vector's ring8 / grid25 and the reference code
     "ring8": ([(math.cos(2 * math.pi * i / 8), math.sin(2 * math.pi * i / 8)) for i in range(8)], 0.01),
@@ -92,15 +92,11 @@ def main() -> None:
             r = train_once(dataset, seed, args.steps, args.init)
             runs.append(r)
             print(json.dumps({"dataset": dataset, "seed": seed, **r}), flush=True)
-        agg = {}
-        for k in ("modes", "high_quality", "reverse_kl"):
-            vals = [r[k] for r in runs]
-            agg[k] = (statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0)
-        summary[dataset] = agg
-        print(f"{dataset} reference GAN ({args.init} init, {args.seeds} seeds, {args.steps} steps): "
-              f"modes {agg['modes'][0]:.1f} ± {agg['modes'][1]:.1f}, "
-              f"HQ {100 * agg['high_quality'][0]:.1f} ± {100 * agg['high_quality'][1]:.1f} %, "
-              f"reverse KL {agg['reverse_kl'][0]:.2f} ± {agg['reverse_kl'][1]:.2f}", flush=True)
+        agg = {k: Stat.of([r[k] for r in runs]) for k in ("modes", "high_quality", "reverse_kl")}
+        summary[dataset] = {k: s.to_dict() for k, s in agg.items()}
+        print(f"{dataset} reference GAN ({args.init} init, {args.seeds} seeds, {args.steps} steps; mean [{CI_METHOD}]): "
+              f"modes {agg['modes'].text('{:.1f}'.format)}, HQ {agg['high_quality'].text(lambda v: f'{100 * v:.1f}')} %, "
+              f"reverse KL {agg['reverse_kl'].text('{:.2f}'.format)}", flush=True)
 
 
 if __name__ == "__main__":

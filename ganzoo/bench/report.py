@@ -14,10 +14,11 @@ import jinja2
 
 from ganzoo.bench import plots
 from ganzoo.bench.evaluation import GRID_FILE
-from ganzoo.bench.results import CI_METHOD, TEST_METHOD, BenchResults, Stat, VariantResult, add_references, write_results
+from ganzoo.bench.results import BenchResults, VariantResult, add_references, write_results
 from ganzoo.errors import one_line
 from ganzoo.files import write_bytes, write_text
 from ganzoo.metrics.catalogue import value_info as metric_info
+from ganzoo.stats import CI_METHOD, TEST_METHOD, Stat, p_text
 
 SECTIONS = {"metrics": "Metrics per variant", "samples": "Samples", "losses": "Loss curves", "speed": "Speed"}
 GALLERY_FILE = "samples-{}-{}.png"  # under figures/: a dataset's gallery image by index (the Markdown report links it)
@@ -48,17 +49,7 @@ def fmt_value(metric: str, v: float | None) -> str:
 
 def fmt_ci(metric: str, s: Stat | None) -> str:
     """``mean [low, high]`` (the 95 % confidence interval of the mean), or ``value (n = 1)``."""
-    if s is None or s.mean is None:
-        return "–"
-    if s.ci_low is None or s.ci_high is None:
-        return f"{fmt_value(metric, s.mean)} (n = {s.n})"
-    return f"{fmt_value(metric, s.mean)} [{fmt_value(metric, s.ci_low)}, {fmt_value(metric, s.ci_high)}]"
-
-
-def fmt_p(p: float | None) -> str:
-    if p is None:
-        return "not testable with one seed"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+    return s.text(lambda v: fmt_value(metric, v)) if s is not None else "–"
 
 
 def metric_header(metric: str) -> str:
@@ -82,9 +73,9 @@ def _highlight(res: BenchResults, dataset: str, group: Sequence[VariantResult]) 
     second = by_name[c.runner_up].label
     if c.significant:
         return (f"{dataset}: best {best.label}: {vals}; distinguishable from the runner-up {second} on {label} at 95 % "
-                f"(Welch's t-test {fmt_p(c.p)}){tail}.")
+                f"(Welch's t-test {p_text(c.p)}){tail}.")
     return (f"{dataset}: no variant is distinguishable from {best.label} at 95 % on {label} (runner-up {second}: "
-            f"{fmt_p(c.p)}); top by mean: {best.label} ({vals}){tail}.")
+            f"{p_text(c.p)}); top by mean: {best.label} ({vals}){tail}.")
 
 
 def _baseline_highlight(res: BenchResults, dataset: str) -> str | None:
@@ -97,7 +88,7 @@ def _baseline_highlight(res: BenchResults, dataset: str) -> str | None:
     label = {v.name: v.label for v in res.variants if v.dataset == dataset}
     parts = [f"{label[c.variant]}: " + ", ".join(
         f"{metric_info(m).label} {'+' if x.difference >= 0 else '−'}{fmt_value(m, abs(x.difference))}"
-        f"{' points' if metric_info(m).percent else ''} ({fmt_p(x.p)}, {'' if x.significant else 'not '}distinguishable)"
+        f"{' points' if metric_info(m).percent else ''} ({p_text(x.p)}, {'' if x.significant else 'not '}distinguishable)"
         for m in metrics for x in by_metric[m] if x.variant == c.variant) for c in first]
     return f"{dataset}, against the baseline {label[first[0].baseline]} at 95 %: " + "; ".join(parts) + "."
 

@@ -15,7 +15,8 @@ import torch
 
 from ganzoo.metrics.real_and_chance import ReferenceRow
 from ganzoo.bench.report import _highlight, render, report_model
-from ganzoo.bench.results import BenchResults, Stat, VariantResult, collect, csv_text, mean_ci, results_dict, welch_p
+from ganzoo.bench.results import BenchResults, VariantResult, collect, csv_text, results_dict
+from ganzoo.stats import Stat, mean_ci, welch_p
 from ganzoo.bench.suite import SuiteError, expand_runs, parse_suite_text
 from tests.bench.conftest import TINY
 
