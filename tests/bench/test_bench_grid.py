@@ -12,6 +12,7 @@ from ganzoo.bench import evaluation
 from ganzoo.bench.report import gallery
 from ganzoo.bench.results import BenchResults, VariantResult
 from ganzoo.bench.suite import parse_suite_text
+from ganzoo.metrics.sources import GeneratorSource
 
 SHAPES_RUN = {"dataset": "shapes", "arch": "dcgan", "loss": "ns-gan", "steps": 2, "seed": 0, "batch_size": 8, "device": "cpu"}
 
@@ -35,7 +36,7 @@ def test_the_grid_of_a_conditional_run_has_one_row_per_class(tmp_path: Path, mon
     labels: list[torch.Tensor | None] = []
     load = evaluation.source_from_run
 
-    def spying(*args: object, **kwargs: object) -> evaluation.GeneratorSource:
+    def spying(*args: object, **kwargs: object) -> GeneratorSource:
         source = load(*args, **kwargs)  # type: ignore[arg-type]
         generate = source.generate
         source.generate = lambda z, y: (labels.append(None if y is None else y.cpu()), generate(z, y))[1]
