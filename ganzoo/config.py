@@ -88,22 +88,23 @@ COMPONENT_SECTIONS = ("dataset", "arch", "loss", "mitigation")
 ALL_SECTIONS = ("run", "train", *COMPONENT_SECTIONS)
 
 
-def load_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML config file with clear errors."""
+def load_toml(path: Path, what: str = "config file", error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    """Read a TOML file with one-line errors (``error``) naming ``what`` it is and its path."""
+    where = f"{what} {str(path)!r}"
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+        raise error(f"{where} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+        raise error(f"cannot read {where}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text (a binary or corrupt file?)") from None
+        raise error(f"{where} is not UTF-8 text (a binary or corrupt file?)") from None
     if "\x00" in text:
-        raise ConfigError(f"config file {str(path)!r} holds NUL bytes (a binary or corrupt file?)")
+        raise error(f"{where} holds NUL bytes (a binary or corrupt file?)")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+        raise error(f"{where} is not valid TOML: {exc}") from None
 
 
 def parse_value(raw: str) -> Any:

@@ -3,7 +3,6 @@ defaults, on the newest checkpoint: ``ganzoo eval RUN --metrics M --seed 0 [--nu
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,10 @@ import torch
 
 from ganzoo.bench.suite import EVAL_SEED
 from ganzoo.engine.samples import grid_png
-from ganzoo.files import write_bytes
+from ganzoo.files import write_bytes, write_with
 from ganzoo.metrics.evaluate import DEFAULT_BATCH_SIZE, score_values
 from ganzoo.metrics.modes2d import PROTOCOL_2D_SAMPLES
-from ganzoo.metrics.sources import source_from_run
+from ganzoo.metrics.sources import class_sampler, source_from_run
 
 SAMPLES_FILE = "bench-samples.npy"  # 2D data: the evaluated samples, for the report's scatter plots
 GRID_FILE = "bench-samples.png"  # image data: a grid of samples (a conditional generator: one row per class)
@@ -31,17 +30,13 @@ def evaluate_run(run_dir: Path, values: Sequence[str], *, num_samples: int | Non
     out, details = score_values(source, values, num_samples=num_samples, seed=seed, device=device)
     if source.info.kind == "vector":
         n = int((details.get("modes") or {}).get("num_generated") or num_samples or PROTOCOL_2D_SAMPLES)
-        buf = io.BytesIO()
-        np.save(buf, source.sample(n, seed=seed, batch_size=DEFAULT_BATCH_SIZE, device=device).numpy())
-        write_bytes(run_dir / SAMPLES_FILE, buf.getvalue())
+        points = source.sample(n, seed=seed, batch_size=DEFAULT_BATCH_SIZE, device=device).numpy()
+        write_with(run_dir / SAMPLES_FILE, lambda f: np.save(f, points))
     else:  # a grid; a conditional generator's: GRID_COLS samples of each of its first classes, one row each
         k = min(source.num_classes, GRID_CLASSES)
-        with torch.no_grad():
-            if k:
-                z = next(source.latents(k * GRID_COLS, seed))[0].to(device)
-                x = source.generate(z, torch.arange(k).repeat_interleave(GRID_COLS).to(device)).float().cpu()
-            else:
-                x = source.sample(GRID_COLS * GRID_COLS, seed=seed, batch_size=DEFAULT_BATCH_SIZE, device=device)
+        sample_class = class_sampler(source, seed, DEFAULT_BATCH_SIZE, device) if k else None
+        x = (torch.cat([sample_class(GRID_COLS, c) for c in range(k)]) if sample_class
+             else source.sample(GRID_COLS * GRID_COLS, seed=seed, batch_size=DEFAULT_BATCH_SIZE, device=device))
         details["grid_classes"] = list((source.info.class_names or [str(i) for i in range(k)])[:k]) if k else None
         write_bytes(run_dir / GRID_FILE, grid_png(x, nrow=GRID_COLS))
     return out, details

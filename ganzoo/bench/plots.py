@@ -21,6 +21,7 @@ from ganzoo.metrics.catalogue import value_info as metric_info
 from ganzoo.metrics.modes2d import nearest_mode
 from ganzoo.metrics.real_and_chance import run_data
 from ganzoo.rundir import read_metrics
+from ganzoo.runtime.output import draw_points
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
 STYLE: dict[str, Any] = {
@@ -163,25 +164,19 @@ def samples_2d_figure(res: BenchResults, dataset: str, out: Path, *, max_seeds: 
             if ci >= len(row):
                 ax.axis("off")
                 continue
-            r, pts = row[ci]
-            ax.scatter(real[:, 0], real[:, 1], s=1.5, color="#9ecae1", alpha=0.35, linewidths=0, rasterized=True)
-            if pts is None:
+            (r, found), bits = row[ci], [f"seed {row[ci][0]['seed']}"]
+            pts = np.empty((0, 2)) if found is None else found[np.isfinite(found).all(axis=1)]
+            hq = (nearest_mode(torch.from_numpy(pts).double(), torch.from_numpy(centres), std)[1].numpy()  # the HQ rule
+                  if centres is not None and std and len(pts) else None)
+            draw_points(ax, pts, real=real, centres=centres, high_quality=hq, color=colors[v.name], size=2.0)
+            if found is None:
                 pending = r["status"] == "missing"
                 ax.text(0.5, 0.5, "not run yet" if pending else r["status"], transform=ax.transAxes, ha="center",
                         va="center", color="#8a94a6" if pending else "#c44e52", fontsize=8)
-                ax.set_title(f"seed {r['seed']}", fontsize=7.5, fontweight="normal")
-                continue
-            pts = pts[np.isfinite(pts).all(axis=1)]
-            hq = np.ones(len(pts), dtype=bool)
-            if centres is not None and std and len(pts):  # the rule of the high-quality metric
-                hq = nearest_mode(torch.from_numpy(pts).double(), torch.from_numpy(centres), std)[1].numpy()
-            ax.scatter(pts[~hq, 0], pts[~hq, 1], s=1.6, color="#7f7f7f", alpha=0.35, linewidths=0, rasterized=True)
-            ax.scatter(pts[hq, 0], pts[hq, 1], s=2.2, color=colors[v.name], alpha=0.75, linewidths=0, rasterized=True)
-            m, bits = r["metrics"], [f"seed {r['seed']}"]
-            if centres is not None:
-                ax.scatter(centres[:, 0], centres[:, 1], s=10, marker="+", color="#222", linewidths=0.7)
-                bits += [f"{m['modes']:.0f}/{len(centres)}"] if m.get("modes") is not None else []
-            bits += [f"HQ {m['high_quality'] * 100:.0f}%"] if m.get("high_quality") is not None else []
+            if centres is not None and (modes := r["metrics"].get("modes")) is not None:
+                bits.append(f"{modes:.0f}/{len(centres)}")
+            if (quality := r["metrics"].get("high_quality")) is not None:
+                bits.append(f"HQ {quality * 100:.0f}%")
             ax.set_title(" · ".join(bits), fontsize=7.5, fontweight="normal")
     fig.tight_layout(pad=0.4, w_pad=0.3, h_pad=0.6)
     return fig

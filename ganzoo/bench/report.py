@@ -4,6 +4,7 @@ as files under ``figures/``) and ``report.html.j2`` (self-contained: figures as 
 from __future__ import annotations
 
 import base64
+import datetime
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from ganzoo import __version__
 from ganzoo.bench import plots
 from ganzoo.bench.evaluation import GRID_FILE
 from ganzoo.bench.results import BenchResults, VariantResult, add_references, write_results
@@ -155,8 +157,12 @@ def report_model(res: BenchResults, figures: Sequence[Figure], meta: Mapping[str
     for r in res.runs:  # how each dataset's modes were counted: the evaluation record of its first run that has one
         if (ev := r.get("eval") or {}).get("modes"):
             modes.setdefault(r["dataset"], {**ev["modes"], "seed": ev.get("seed", 12345)})
+    p, runs = res.protocol, res.runs
     return {
-        **meta, "suite": s.name, "description": s.description, "n_variants": len(s.variants),
+        "generated": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "version": __version__, "device": p.get("machine", ""),
+        "completed": sum(r["status"] == "completed" for r in runs), "total": len(runs), "failed": len(res.failures),
+        "pending": sum(r["status"] == "missing" for r in runs), "seeds": ", ".join(map(str, p.get("seeds", []))),
+        "n_seeds": len(p.get("seeds", [])), **meta, "suite": s.name, "description": s.description, "n_variants": len(s.variants),
         "compute": fmt_duration(res.run_time), "train_sum": fmt_duration(res.runs_wall_time),
         "ci_method": CI_METHOD, "test_method": TEST_METHOD,
         "primary": metric_info(s.primary_metric).label, "better": "higher" if s.primary_direction == "max" else "lower",
@@ -229,7 +235,7 @@ def build_report(res: BenchResults, out: Path, meta: dict[str, Any]) -> Path:
             real = draw(f"real-images-{dataset}", plots.real_images_png, run_dir)
             galleries[dataset] = ([("real data", "training images, for comparison", real)] if real else []) + items
         add(f"losses-{dataset}", f"{dataset}: training losses", "losses", {}, plots.loss_figure, res, dataset, out)
-    add("speed", "Training time per run", "speed", {"workers": meta["workers"], "threads": meta["threads"]},
+    add("speed", "Training time per run", "speed", {"workers": res.protocol["workers"], "threads": res.protocol["threads_per_worker"]},
         plots.throughput_figure, res)
     files = {f"{f.key}.png": f.png for f in figures} | {GALLERY_FILE.format(d, i): png for d, images in galleries.items()
                                                         for i, (_, _, png) in enumerate(images)}

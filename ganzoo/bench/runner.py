@@ -4,7 +4,6 @@ writes the results and the report into the output folder (its layout: docs/bench
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import fnmatch
 import json
 import os
@@ -215,16 +214,9 @@ def run_bench(opts: BenchOptions) -> BenchOutcome:
                                sum(r.get("status") == "failed" for r in records.values()), res.wall_time,
                                pending=sum(r["status"] == "missing" for r in res.runs))
         if not executor.interrupted and opts.report:
-            meta = {
-                "generated": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "version": __version__,
-                "device": protocol["machine"],
-                "completed": sum(r["status"] == "completed" for r in res.runs), "total": len(res.runs),
-                "failed": len(res.failures), "pending": outcome.pending, "seeds": ", ".join(map(str, seeds)),
-                "n_seeds": len(seeds),
-                "wall": fmt_duration(time.perf_counter() - t0) + (f" ({skipped} runs reused)" if skipped else ""),
-                "command": "ganzoo bench " + (shlex.join(opts.argv) if opts.argv else f"--suite {opts.suite}"),
-                "workers": workers, "threads": threads,
-            }
+            wall = fmt_duration(time.perf_counter() - t0) + (f" ({skipped} runs reused)" if skipped else "")
+            command = "ganzoo bench " + (shlex.join(opts.argv) if opts.argv else f"--suite {opts.suite}")
+            meta: dict[str, Any] = {"wall": wall, "command": command}
             outcome.report = build_report(res, out, meta)
             for problem in meta["figure_problems"]:
                 print(f"warning: figure not drawn: {problem}", file=stream, flush=True)

@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ganzoo.config import ALL_SECTIONS, MAX_SEED, flatten, merge, resolve, set_dotted
+from ganzoo.config import ALL_SECTIONS, MAX_SEED, flatten, load_toml, merge, resolve, set_dotted
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.metrics.catalogue import check_value_name, value_info
 
@@ -262,15 +262,7 @@ def load_suite(spec: str | Path) -> Suite:
         hint = "".join(f" (did you mean {c!r}?)" for c in difflib.get_close_matches(name, names, n=1))
         raise SuiteError(f"--suite {name!r}: no built-in suite of that name{hint}; built-in: {', '.join(names)} "
                          "(or pass a path to a FILE.toml)")
-    try:
-        text = Path(name).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SuiteError(f"suite file {name!r} does not exist") from None
-    except UnicodeDecodeError:
-        raise SuiteError(f"suite file {name!r} is not a text file (not UTF-8); expected a TOML suite") from None
-    except OSError as exc:
-        raise SuiteError(f"cannot read suite file {name!r}: {exc.strerror}") from None
-    return parse_suite_text(text, source=name)
+    return parse_suite(load_toml(Path(name), "suite file", SuiteError), source=name)
 
 
 @dataclass(frozen=True)

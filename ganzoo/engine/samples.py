@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from ganzoo.files import write_bytes
+from ganzoo.runtime import output
 from ganzoo.specs import DataInfo
 
 
@@ -22,44 +23,17 @@ def image_grid(x: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
 
 
 def scatter_png(fake: torch.Tensor, real: torch.Tensor | None, info: DataInfo, title: str = "") -> bytes:
-    """A PNG of generated 2D points (dark) over real points (light) and the mixture centres."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    if real is not None:
-        r = real.detach().cpu().float().numpy()
-        ax.scatter(r[:, 0], r[:, 1], s=4, c="#9ecae1", alpha=0.35, linewidths=0, label="real")
-    f = fake.detach().cpu().float().numpy()
-    ax.scatter(f[:, 0], f[:, 1], s=4, c="#d62728", alpha=0.6, linewidths=0, label="generated")
-    if info.mode_centres:
-        c = torch.tensor(info.mode_centres).numpy()
-        ax.scatter(c[:, 0], c[:, 1], s=30, marker="x", c="black", linewidths=1, label="modes")
-    lo, hi = info.value_range
-    pad = 0.15 * (hi - lo)
-    ax.set_xlim(lo - pad, hi + pad)
-    ax.set_ylim(lo - pad, hi + pad)
-    ax.set_aspect("equal")
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(loc="upper right", fontsize=6, markerscale=2)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    """A PNG of generated 2D points over real points and the mixture centres."""
+    return output.scatter_png(fake.detach().cpu().float().numpy(), info.value_range, info.mode_centres,
+                              real=None if real is None else real.detach().cpu().float().numpy(), title=title)
 
 
 def grid_png(x: torch.Tensor, nrow: int | None = None, scale: int | None = None) -> bytes:
     """A PNG image grid, enlarged ``scale`` times (default: to at least 512 px wide; nearest neighbour)."""
     from PIL import Image
 
-    from ganzoo.runtime.output import upscale
-
     grid = image_grid(x, nrow)
-    arr = upscale(grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy(), scale)
+    arr = output.upscale(grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy(), scale)
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")
     return buf.getvalue()

@@ -264,6 +264,8 @@ def score_values(source: GeneratorSource, values: Sequence[str], *, num_samples:
     out: dict[str, float] = {}
     details: dict[str, Any] = {"seed": seed, "num_samples": num_samples, "batch_size": options.get("batch_size", DEFAULT_BATCH_SIZE),
                                "metrics": {}}
+    if not values:  # nothing to score (a suite may only want the samples)
+        return out, details
     report = evaluate(source, list(dict.fromkeys(wanted.values())), num_samples=num_samples, seed=seed, device=device,
                       quiet=True, **options)
     details["seconds"] = report.seconds

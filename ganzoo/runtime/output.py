@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,33 +104,43 @@ def upscale(pixels: np.ndarray, scale: int | None = None) -> np.ndarray:
     return pixels if k == 1 else pixels.repeat(k, axis=0).repeat(k, axis=1)
 
 
-def scatter_png(x: np.ndarray, value_range: tuple[float, float] | None, centres: object = None) -> bytes:
-    """A PNG scatter plot of 2D points (needs matplotlib)."""
+REAL_COLOR, FAKE_COLOR, OFF_COLOR = "#9ecae1", "#d62728", "#7f7f7f"
+
+
+def draw_points(ax: Any, x: np.ndarray, *, real: np.ndarray | None = None, centres: object = None,
+                high_quality: np.ndarray | None = None, color: str = FAKE_COLOR, size: float = 4.0) -> None:
+    """2D points on a matplotlib axes: generated ``x`` in ``color`` (grey where ``high_quality`` is False) over
+    ``real`` points (light blue), with the mixture ``centres`` as black crosses."""
+    hq = np.ones(len(x), dtype=bool) if high_quality is None else high_quality
+    if real is not None:
+        ax.scatter(real[:, 0], real[:, 1], s=size, c=REAL_COLOR, alpha=0.35, linewidths=0, rasterized=True, label="real")
+    if not hq.all():
+        ax.scatter(x[~hq, 0], x[~hq, 1], s=size, c=OFF_COLOR, alpha=0.35, linewidths=0, rasterized=True, label="not high quality")
+    ax.scatter(x[hq, 0], x[hq, 1], s=size, c=color, alpha=0.7, linewidths=0, rasterized=True, label="generated")
+    c = np.asarray(centres if centres else [], dtype=np.float64)
+    if c.ndim == 2 and c.shape[1] == 2:
+        ax.scatter(c[:, 0], c[:, 1], s=size * 5, marker="+", c="black", linewidths=size / 4, label="modes")
+
+
+def scatter_png(x: np.ndarray, value_range: tuple[float, float] | None, centres: object = None,
+                real: np.ndarray | None = None, title: str = "") -> bytes:
+    """A PNG scatter plot of 2D points (see :func:`draw_points`; needs matplotlib)."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise ConfigError("-o .png: drawing 2D samples needs matplotlib (not installed); write .npy instead") from None
-    import io
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    ax.scatter(x[:, 0], x[:, 1], s=4, c="#d62728", alpha=0.6, linewidths=0, label="generated")
-    if centres:
-        c = np.asarray(centres, dtype=np.float64)
-        if c.ndim == 2 and c.shape[1] == 2:
-            ax.scatter(c[:, 0], c[:, 1], s=30, marker="x", c="black", linewidths=1, label="modes")
+    fig = Figure(figsize=(4, 4), dpi=100)
+    ax = fig.subplots()
+    draw_points(ax, x, real=real, centres=centres)
     if value_range is not None:
         lo, hi = value_range
         pad = 0.15 * (hi - lo)
-        ax.set_xlim(lo - pad, hi + pad)
-        ax.set_ylim(lo - pad, hi + pad)
-    ax.set_aspect("equal")
+        ax.set(xlim=(lo - pad, hi + pad), ylim=(lo - pad, hi + pad))
+    ax.set(aspect="equal", title=title)
+    ax.legend(loc="upper right", fontsize=6, markerscale=2)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()
 
 

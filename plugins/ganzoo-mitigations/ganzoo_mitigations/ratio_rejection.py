@@ -1,0 +1,174 @@
+"""Rejection sampling by a learned density ratio (discriminator rejection sampling, Azadi et al. 2019, with a
+classifier of its own as in Grover et al. 2019): a real-vs-fake classifier trained beside G estimates
+``log(p_data / p_G)``; at sampling time a candidate ``x = G(z)`` is kept with probability ``min(1, exp(logit(x) - t))``,
+so the kept samples follow ``p_data`` wherever the ratio is below ``e^t``: modes G over-weights are thinned out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganzoo import GeneratorStep, Option, SetupContext
+from ganzoo.errors import IncompatibleError
+from ganzoo.specs import generator_latent_dim, generator_num_classes
+from ganzoo_mitigations.base import Mitigation
+
+CALIBRATION_SEED = 0
+CALIBRATION_BATCH = 4096
+
+
+def ratio_classifier(in_features: int, width: int, depth: int) -> nn.Sequential:
+    """An MLP from a flattened sample to one logit (``depth`` hidden ReLU layers of ``width`` units)."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    for i in range(depth):
+        layers += [nn.Linear(in_features if i == 0 else width, width), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(width if depth else in_features, 1))
+
+
+def uniform_from_latent(v: torch.Tensor, latent_distribution: str) -> torch.Tensor:
+    """A latent coordinate mapped to U(0, 1) by its distribution's CDF (ONNX-exportable)."""
+    return (v + 1) / 2 if latent_distribution == "uniform" else 0.5 * (1 + torch.erf(v / math.sqrt(2.0)))
+
+
+class RatioRejectedGenerator(nn.Module):
+    """G with a latent of ``tries`` candidates, each G's latent and one more coordinate, the draw that accepts it.
+    In training G sees the first candidate's latent. In eval mode each sample is the first candidate ``x`` whose
+    draw ``u`` has ``log u < classifier(x) - threshold`` (else the candidate the classifier scores highest): a
+    deterministic function of the latent, so sampling stays reproducible and the module exports to ONNX. The
+    threshold is the ``quantile`` of the classifier's logits on ``calibration`` seeded samples, set again whenever
+    G's or the classifier's weights change."""
+
+    threshold: torch.Tensor
+
+    def __init__(self, generator: nn.Module, classifier: nn.Module, *, tries: int, quantile: float, calibration: int,
+                 latent_distribution: str = "normal") -> None:
+        super().__init__()
+        self.generator, self.classifier = generator, classifier
+        self.tries, self.quantile, self.calibration = tries, quantile, calibration
+        self.inner_latent_dim = generator_latent_dim(generator)
+        self.latent_dim = (self.inner_latent_dim + 1) * tries
+        self.latent_distribution = latent_distribution
+        if (k := generator_num_classes(generator)) is not None:
+            self.num_classes = k
+        self.register_buffer("threshold", torch.tensor(0.0), persistent=False)
+        self._calibrated_for: Any = None
+
+    def _weights_key(self) -> tuple[tuple[int, int], ...]:
+        """Changes whenever a weight does: an in-place update bumps a tensor's version, a new tensor has a new address."""
+        return tuple((p.data_ptr(), p._version) for p in self.parameters())
+
+    def _draw(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.generator(z) if labels is None else self.generator(z, labels)
+
+    @torch.no_grad()
+    def calibrate(self) -> float:
+        """Set the threshold: the ``quantile`` of the classifier's logits on ``calibration`` seeded samples of G."""
+        device = self.threshold.device
+        g = torch.Generator().manual_seed(CALIBRATION_SEED)
+        shape = (self.calibration, self.inner_latent_dim)
+        z = torch.rand(shape, generator=g) * 2 - 1 if self.latent_distribution == "uniform" else torch.randn(shape, generator=g)
+        k = getattr(self, "num_classes", None)
+        labels = torch.randint(int(k), (self.calibration,), generator=g) if k else None
+        logits = torch.cat([self.classifier(self._draw(zz.to(device), None if labels is None else labels[i:i + len(zz)].to(device)))
+                            for i, zz in zip(range(0, self.calibration, CALIBRATION_BATCH), z.split(CALIBRATION_BATCH))])
+        self.threshold.fill_(float(torch.quantile(logits.double().flatten(), self.quantile)))
+        self._calibrated_for = self._weights_key()
+        return float(self.threshold)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        d, n = self.inner_latent_dim, z.shape[0]
+        if self.training:
+            return self._draw(z[:, :d], labels)
+        tracing = torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
+        if not tracing and self._calibrated_for != self._weights_key():
+            self.calibrate()
+        candidates = z.reshape(n * self.tries, d + 1)
+        x = self._draw(candidates[:, :d], None if labels is None else labels.repeat_interleave(self.tries))
+        logits = self.classifier(x).reshape(n, self.tries).float()
+        u = uniform_from_latent(candidates[:, d].reshape(n, self.tries).float(), self.latent_distribution)
+        accept = torch.log(u) < logits - self.threshold
+        # the first accepted candidate, else the highest logit: the argmin of its index (< tries) or of
+        # tries + sigmoid(-logit) (in (tries, tries + 1))
+        order = torch.arange(self.tries, device=z.device, dtype=logits.dtype).expand(n, -1)
+        pick = torch.where(accept, order, self.tries + torch.sigmoid(-logits)).argmin(dim=1)
+        flat = x.reshape(n, self.tries, -1)
+        return flat.gather(1, pick.reshape(n, 1, 1).expand(n, 1, flat.shape[2])).reshape(n, *x.shape[1:])
+
+
+class RatioRejection(Mitigation):
+    """Trains a real-vs-fake classifier during the last part of the run (its own Adam, cosine-decayed, one update on a
+    fresh real batch and the generator step's fakes per generator step; the classifier is part of G, so it is saved,
+    averaged by the EMA and exported with it) and rejects samples by its density ratio at sampling time. G's latent
+    becomes ``tries × (latent_dim + 1)`` long; sampling costs ``tries`` generator and classifier passes per sample."""
+
+    name = "ratio-rejection"
+    summary = "at sampling, keep G's samples with probability min(1, p_data/p_G / e^t), the ratio learned by a classifier"
+    reference = ("Azadi, Olsson, Darrell, Goodfellow & Odena 2019, Discriminator rejection sampling (ICLR 2019, "
+                 "arXiv:1810.06758); Grover et al. 2019, Bias correction of learned generative models using "
+                 "likelihood-free importance weighting (NeurIPS 2019, arXiv:1906.09531)")
+    options = {
+        "start": Option(0.7, "share of the run after which the classifier trains (G should have settled)",
+                        minimum=0.0, maximum=0.99),
+        "lr": Option(1e-3, "the classifier's Adam learning rate (cosine-decayed to 0 by the end of the run)", minimum=0.0),
+        "width": Option(256, "units of each hidden layer of the classifier", minimum=1, maximum=4096),
+        "depth": Option(3, "hidden layers of the classifier", minimum=0, maximum=8),
+        "quantile": Option(0.999, "t: this quantile of the classifier's logits on G's samples (a ratio above e^t is "
+                                  "kept always)", minimum=0.5, maximum=1.0),
+        "tries": Option(64, "candidates per sample (if none is accepted, the one with the highest ratio is used)",
+                        minimum=1, maximum=512),
+        "calibration": Option(16384, "seeded samples whose logits set t", minimum=256),
+    }
+    step_cost = 1.5
+    changes_generator = True
+    _wrapped: RatioRejectedGenerator | None = None  # set by wrap_generator, on the configured copy of a run
+    _optimizer: torch.optim.Adam | None = None
+    _start, _end = 0, 1
+
+    def check(self, ctx: SetupContext) -> None:
+        if ctx.info.kind == "image":
+            raise IncompatibleError("ratio-rejection's classifier is an MLP for low-dimensional data (2D mixtures, "
+                                    "vectors); it has no image classifier")
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+            raise IncompatibleError("ratio-rejection trains its classifier in one process: it does not run under "
+                                    "torchrun with more than one process")
+
+    def wrap_generator(self, generator: nn.Module, ctx: SetupContext) -> nn.Module:
+        classifier = ratio_classifier(math.prod(ctx.info.shape), int(self.opts["width"]), int(self.opts["depth"]))
+        self._wrapped = RatioRejectedGenerator(
+            generator, classifier.to(ctx.device), tries=int(self.opts["tries"]), quantile=float(self.opts["quantile"]),
+            calibration=int(self.opts["calibration"]), latent_distribution=ctx.latent_distribution)
+        self._optimizer = torch.optim.Adam(classifier.parameters(), lr=float(self.opts["lr"]))
+        self._start, self._end = int(float(self.opts["start"]) * ctx.total_steps), ctx.total_steps
+        return self._wrapped
+
+    def generator_regularizer(self, ctx: GeneratorStep) -> torch.Tensor | None:
+        """One classifier update (a side effect: the generator's loss gets nothing)."""
+        if self._wrapped is None or self._optimizer is None or ctx.step < self._start:
+            return None
+        progress = (ctx.step - self._start) / max(1, self._end - self._start)
+        for group in self._optimizer.param_groups:
+            group["lr"] = float(self.opts["lr"]) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        classifier, real = self._wrapped.classifier, ctx.sample_real().x.to(ctx.fake.device)
+        params = list(classifier.parameters())
+        with torch.enable_grad(), torch.autocast(ctx.fake.device.type, enabled=False):
+            loss = (F.softplus(-classifier(real.float())).mean()  # -log sigmoid(logit) of real samples
+                    + F.softplus(classifier(ctx.fake.detach().float())).mean())  # -log(1 - sigmoid) of fakes
+            grads = torch.autograd.grad(loss, params)
+        for p, grad in zip(params, grads):
+            p.grad = grad
+        self._optimizer.step()
+        for p in params:  # G's optimizer must not see them
+            p.grad = None
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self._optimizer.state_dict()} if self._optimizer is not None else {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if self._optimizer is not None and state.get("optimizer"):
+            self._optimizer.load_state_dict(dict(state["optimizer"]))
