@@ -117,7 +117,7 @@ def draw_points(ax: Any, x: np.ndarray, *, real: np.ndarray | None = None, centr
     if not hq.all():
         ax.scatter(x[~hq, 0], x[~hq, 1], s=size, c=OFF_COLOR, alpha=0.35, linewidths=0, rasterized=True, label="not high quality")
     ax.scatter(x[hq, 0], x[hq, 1], s=size, c=color, alpha=0.7, linewidths=0, rasterized=True, label="generated")
-    c = np.asarray(centres if centres else [], dtype=np.float64)
+    c = np.asarray([] if centres is None else centres, dtype=np.float64)
     if c.ndim == 2 and c.shape[1] == 2:
         ax.scatter(c[:, 0], c[:, 1], s=size * 5, marker="+", c="black", linewidths=size / 4, label="modes")
 
