@@ -45,6 +45,7 @@ __all__ = [
     "HeadFeature",
     "generator_latent_dim",
     "generator_num_classes",
+    "generator_training_latent_dim",
     "MetricValue",
     "MetricContext",
     "MetricSpec",
@@ -296,7 +297,9 @@ class ArchitectureSpec(Component, abc.ABC):
     """An architecture plugin: builds a generator and a discriminator from a :class:`DataInfo`.
 
     The generator must be an ``nn.Module`` with an int attribute ``latent_dim`` whose
-    ``forward(z)`` maps ``z: [N, latent_dim]`` to ``[N, *info.shape]`` in ``info.value_range``.
+    ``forward(z)`` maps ``z: [N, latent_dim]`` to ``[N, *info.shape]`` in ``info.value_range``
+    (in training mode it may read only the first ``training_latent_dim``, see
+    :func:`generator_training_latent_dim`).
     A class-conditional generator sets the int attribute ``num_classes`` and its forward is
     ``forward(z, labels)`` with ``labels: [N]`` int64; the engine then samples labels uniformly,
     passes them to G and to a conditional discriminator, and exports them as the ONNX input
@@ -339,6 +342,16 @@ def generator_latent_dim(generator: nn.Module) -> int:
     """``int(generator.latent_dim)``: every generator has this attribute (see :class:`ArchitectureSpec`)."""
     latent_dim: Any = generator.latent_dim  # nn.Module.__getattr__ is typed Tensor | Module
     return int(latent_dim)
+
+
+def generator_training_latent_dim(generator: nn.Module) -> int:
+    """How many leading numbers of ``z`` the generator reads in training mode: its int attribute
+    ``training_latent_dim`` where it declares one, else ``latent_dim``. The engine draws only these for training
+    steps; a sampling-time wrapper whose eval-mode latent holds several candidates (``ratio-rejection``) declares
+    the first candidate's size, so training does not pay for drawing the others. Sampling, evaluation and export
+    always use the full ``latent_dim``."""
+    declared: Any = getattr(generator, "training_latent_dim", None)
+    return int(declared) if declared is not None else generator_latent_dim(generator)
 
 
 # --------------------------------------------------------------------------- contexts

@@ -36,7 +36,7 @@ from ganzoo.metrics.during_training import TrainingEvaluator
 from ganzoo.errors import ConfigError, TrainingDivergedError
 from ganzoo.plugins import call_observer
 from ganzoo.rundir import write_status
-from ganzoo.specs import generator_latent_dim
+from ganzoo.specs import generator_latent_dim, generator_training_latent_dim
 from ganzoo.distributed.context import check_sync_batchnorm
 
 class _StopRequest:
@@ -138,7 +138,7 @@ class Trainer:
         self.lr_scheduled = self.lr_schedule[:2] != ("constant", 0)  # else the rates never change
         self.num_classes = self.asm.num_classes
         # One global latent stream, identical on every rank: each rank keeps its slice.
-        self.latents = LatentSampler(self.latent_dim, self.latent_distribution, self.num_classes, self.device,
+        self.latents = LatentSampler(generator_training_latent_dim(self.G), self.latent_distribution, self.num_classes, self.device,
                                      self.seed, rank, world_size)
         self.step = 0
         self.wall_before = 0.0

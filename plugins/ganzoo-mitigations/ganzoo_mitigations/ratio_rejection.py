@@ -52,6 +52,7 @@ class RatioRejectedGenerator(nn.Module):
         self.tries, self.quantile, self.calibration = tries, quantile, calibration
         self.inner_latent_dim = generator_latent_dim(generator)
         self.latent_dim = (self.inner_latent_dim + 1) * tries
+        self.training_latent_dim = self.inner_latent_dim  # training reads the first candidate's G latent only
         self.latent_distribution = latent_distribution
         if (k := generator_num_classes(generator)) is not None:
             self.num_classes = k
@@ -82,7 +83,7 @@ class RatioRejectedGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         d, n = self.inner_latent_dim, z.shape[0]
-        if self.training:
+        if self.training:  # the engine draws training_latent_dim numbers; a full latent works too
             return self._draw(z[:, :d], labels)
         tracing = torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
         if not tracing and self._calibrated_for != self._weights_key():

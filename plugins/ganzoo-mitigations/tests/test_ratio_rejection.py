@@ -16,6 +16,7 @@ from torch import nn
 from ganzoo.config import resolve
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.api import resume_run, start_run
+from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError, IncompatibleError
 from ganzoo.export.pipeline import export_run
 from ganzoo.metrics.sources import source_from_run
@@ -162,6 +163,8 @@ def test_trains_resumes_exactly_evaluates_and_exports_to_onnx(tmp_path: Path) ->
     assert resume_run(cut, host=get_host()).step == 200
     a, b = load_generator(straight).generator, load_generator(cut).generator
     assert isinstance(a, RatioRejectedGenerator) and a.latent_dim == 5 * 8
+    trainer = Trainer(resolve(USER), tmp_path / "trainer", get_host())  # training draws the first candidate's 4 only
+    assert trainer.latent_dim == 40 and trainer.latents(3)[0].shape == (3, 4)
     assert any(k.startswith("classifier.") for k in a.state_dict())
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):  # the classifier's Adam state resumed too
         assert torch.equal(p, q), name
