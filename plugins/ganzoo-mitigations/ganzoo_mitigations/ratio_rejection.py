@@ -54,17 +54,12 @@ class RatioRejectedGenerator(nn.Module):
         self.latent_dim = (self.inner_latent_dim + 1) * tries
         self.training_latent_dim = self.inner_latent_dim  # training reads the first candidate's G latent only
         self.latent_distribution = latent_distribution
-        if (k := generator_num_classes(generator)) is not None:
-            self.num_classes = k
         self.register_buffer("threshold", torch.tensor(0.0), persistent=False)
         self._calibrated_for: Any = None
 
     def _weights_key(self) -> tuple[tuple[int, int], ...]:
         """Changes whenever a weight does: an in-place update bumps a tensor's version, a new tensor has a new address."""
         return tuple((p.data_ptr(), p._version) for p in self.parameters())
-
-    def _draw(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        return self.generator(z) if labels is None else self.generator(z, labels)
 
     @torch.no_grad()
     def calibrate(self) -> float:
@@ -73,23 +68,20 @@ class RatioRejectedGenerator(nn.Module):
         g = torch.Generator().manual_seed(CALIBRATION_SEED)
         shape = (self.calibration, self.inner_latent_dim)
         z = torch.rand(shape, generator=g) * 2 - 1 if self.latent_distribution == "uniform" else torch.randn(shape, generator=g)
-        k = getattr(self, "num_classes", None)
-        labels = torch.randint(int(k), (self.calibration,), generator=g) if k else None
-        logits = torch.cat([self.classifier(self._draw(zz.to(device), None if labels is None else labels[i:i + len(zz)].to(device)))
-                            for i, zz in zip(range(0, self.calibration, CALIBRATION_BATCH), z.split(CALIBRATION_BATCH))])
+        logits = torch.cat([self.classifier(self.generator(zz.to(device))) for zz in z.split(CALIBRATION_BATCH)])
         self.threshold.fill_(float(torch.quantile(logits.double().flatten(), self.quantile)))
         self._calibrated_for = self._weights_key()
         return float(self.threshold)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         d, n = self.inner_latent_dim, z.shape[0]
         if self.training:  # the engine draws training_latent_dim numbers; a full latent works too
-            return self._draw(z[:, :d], labels)
+            return self.generator(z[:, :d])
         tracing = torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
         if not tracing and self._calibrated_for != self._weights_key():
             self.calibrate()
         candidates = z.reshape(n * self.tries, d + 1)
-        x = self._draw(candidates[:, :d], None if labels is None else labels.repeat_interleave(self.tries))
+        x = self.generator(candidates[:, :d])
         logits = self.classifier(x).reshape(n, self.tries).float()
         u = uniform_from_latent(candidates[:, d].reshape(n, self.tries).float(), self.latent_distribution)
         accept = torch.log(u) < logits - self.threshold
@@ -139,6 +131,9 @@ class RatioRejection(Mitigation):
                                     "torchrun with more than one process")
 
     def wrap_generator(self, generator: nn.Module, ctx: SetupContext) -> nn.Module:
+        if generator_num_classes(generator) is not None:
+            raise IncompatibleError("ratio-rejection's classifier estimates p_data(x) / p_G(x) without labels; a "
+                                    "class-conditional generator needs the ratio given the class, which it does not learn")
         classifier = ratio_classifier(math.prod(ctx.info.shape), int(self.opts["width"]), int(self.opts["depth"]))
         self._wrapped = RatioRejectedGenerator(
             generator, classifier.to(ctx.device), tries=int(self.opts["tries"]), quantile=float(self.opts["quantile"]),

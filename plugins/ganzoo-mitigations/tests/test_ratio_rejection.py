@@ -136,7 +136,7 @@ def test_the_classifier_learns_the_log_ratio_of_two_gaussians() -> None:
     assert spec.state_dict()["optimizer"]["state"]  # Adam's moments go into the checkpoint
 
 
-def test_bad_options_and_image_data_get_clear_errors() -> None:
+def test_bad_options_image_data_and_conditional_generators_get_clear_errors() -> None:
     user = {"run": {"dataset": "ring8", "arch": "mlp", "mitigations": ["ratio-rejection"]},
             "mitigation": {"ratio-rejection": {"quantile": 0.2}}}
     with pytest.raises(ConfigError, match="quantile.*0.2"):
@@ -144,6 +144,14 @@ def test_bad_options_and_image_data_get_clear_errors() -> None:
     ctx = SimpleNamespace(info=SimpleNamespace(kind="image"))
     with pytest.raises(IncompatibleError, match="low-dimensional"):
         RatioRejection().check(ctx)  # type: ignore[arg-type]
+
+    class Conditional(Identity2D):
+        num_classes = 3
+
+    ctx = SimpleNamespace(info=SimpleNamespace(shape=(2,), kind="vector"), total_steps=10, device=torch.device("cpu"),
+                          latent_distribution="normal")
+    with pytest.raises(IncompatibleError, match="class-conditional"):
+        RatioRejection().wrap_generator(Conditional(), ctx)  # type: ignore[arg-type]
 
 
 USER = {"run": {"dataset": "grid25", "arch": "mlp", "loss": "ns-gan", "mitigations": ["ratio-rejection"],
