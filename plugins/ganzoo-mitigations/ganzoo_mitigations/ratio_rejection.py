@@ -20,6 +20,7 @@ from ganzoo_mitigations.base import Mitigation
 
 CALIBRATION_SEED = 0
 CALIBRATION_BATCH = 4096
+SQRT_HALF = math.sqrt(0.5)
 
 
 def ratio_classifier(in_features: int, width: int, depth: int) -> nn.Sequential:
@@ -32,7 +33,7 @@ def ratio_classifier(in_features: int, width: int, depth: int) -> nn.Sequential:
 
 def uniform_from_latent(v: torch.Tensor, latent_distribution: str) -> torch.Tensor:
     """A latent coordinate mapped to U(0, 1) by its distribution's CDF (ONNX-exportable)."""
-    return (v + 1) / 2 if latent_distribution == "uniform" else 0.5 * (1 + torch.erf(v / math.sqrt(2.0)))
+    return (v + 1) * 0.5 if latent_distribution == "uniform" else 0.5 * (1 + torch.erf(v * SQRT_HALF))
 
 
 class RatioRejectedGenerator(nn.Module):
