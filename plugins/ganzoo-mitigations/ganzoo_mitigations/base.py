@@ -1,4 +1,5 @@
-"""Shared pieces of the built-in mitigations: default options and spectral normalisation."""
+"""Shared pieces of the built-in mitigations: default options, spectral normalisation, and what the
+sampling-time candidate pickers (``jacobian-truncation``, ``ratio-rejection``) have in common."""
 
 from __future__ import annotations
 
@@ -53,3 +54,29 @@ def apply_spectral_norm(module: nn.Module, n_power_iterations: int) -> int:
     for m in targets:
         spectral_norm(m, n_power_iterations=n_power_iterations)
     return len(targets)
+
+
+# --------------------------------------------------------------------------- sampling-time candidate pickers
+
+
+def weights_key(module: nn.Module) -> tuple[tuple[int, int], ...]:
+    """Changes whenever a weight of ``module`` does: an in-place update bumps a tensor's version, a new tensor has a
+    new address (so a picker recalibrates after an EMA update or a loaded checkpoint)."""
+    return tuple((p.data_ptr(), p._version) for p in module.parameters())
+
+
+def seeded_latents(n: int, dim: int, distribution: str, g: torch.Generator) -> torch.Tensor:
+    """``n`` latents of ``dim`` numbers from ``distribution`` (``normal`` or ``uniform``) drawn with ``g``: calibration
+    inputs."""
+    return torch.rand((n, dim), generator=g) * 2 - 1 if distribution == "uniform" else torch.randn((n, dim), generator=g)
+
+
+def pick_candidates(x: torch.Tensor, accepted: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    """Per row of ``accepted`` ``[n, tries]``, the sample of the first accepted candidate, else of the candidate with
+    the smallest ``fallback`` (``>= 0``); ``x`` holds the candidates' samples, ``[n * tries, ...]``, row-major. The
+    argmin of the index (``< tries``) of an accepted candidate or ``tries + fallback`` (``>= tries``): ONNX-exportable."""
+    n, tries = accepted.shape
+    order = torch.arange(tries, device=accepted.device, dtype=fallback.dtype).expand(n, -1)
+    pick = torch.where(accepted, order, tries + fallback).argmin(dim=1)
+    flat = x.reshape(n, tries, -1)
+    return flat.gather(1, pick.reshape(n, 1, 1).expand(n, 1, flat.shape[2])).reshape(n, *x.shape[1:])

@@ -12,7 +12,7 @@ from torch import nn
 
 from ganzoo import Option, SetupContext
 from ganzoo.specs import generator_latent_dim, generator_num_classes
-from ganzoo_mitigations.base import Mitigation
+from ganzoo_mitigations.base import Mitigation, pick_candidates, seeded_latents, weights_key
 
 FD_STEP = 1e-2  # finite-difference step in latent space (latents have unit scale)
 CALIBRATION_SEED = 0
@@ -53,10 +53,6 @@ class JacobianTruncatedGenerator(nn.Module):
         self.register_buffer("threshold", torch.tensor(math.inf), persistent=False)
         self._calibrated_for: Any = None
 
-    def _weights_key(self) -> tuple[tuple[int, int], ...]:
-        """Changes whenever G's weights do: an in-place update bumps a tensor's version, a new tensor has a new address."""
-        return tuple((p.data_ptr(), p._version) for p in self.generator.parameters())
-
     @torch.no_grad()
     def calibrate(self) -> float:
         """Set the threshold: the ``keep`` quantile of the Jacobian norms of ``calibration`` seeded latents."""
@@ -65,16 +61,14 @@ class JacobianTruncatedGenerator(nn.Module):
         else:
             device = self.directions.device
             g = torch.Generator().manual_seed(CALIBRATION_SEED)
-            shape = (self.calibration, self.inner_latent_dim)
-            z = (torch.rand(shape, generator=g) * 2 - 1 if self.latent_distribution == "uniform"
-                 else torch.randn(shape, generator=g))
+            z = seeded_latents(self.calibration, self.inner_latent_dim, self.latent_distribution, g)
             k = getattr(self, "num_classes", None)
             labels = torch.randint(int(k), (self.calibration,), generator=g) if k else None
             norms = torch.cat([jacobian_norms(self.generator, zz.to(device), self.directions,
                                               None if labels is None else labels[i:i + 512].to(device))[1]
                                for i, zz in zip(range(0, self.calibration, 512), z.split(512))])
             self.threshold.fill_(float(torch.quantile(norms.double(), self.keep)))
-        self._calibrated_for = self._weights_key()
+        self._calibrated_for = weights_key(self.generator)
         return float(self.threshold)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -83,18 +77,13 @@ class JacobianTruncatedGenerator(nn.Module):
             first = z[:, :d]
             return self.generator(first) if labels is None else self.generator(first, labels)
         tracing = torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
-        if not tracing and self._calibrated_for != self._weights_key():
+        if not tracing and self._calibrated_for != weights_key(self.generator):
             self.calibrate()
         candidates = z.reshape(n * self.tries, d)
         x, norms = jacobian_norms(self.generator, candidates, self.directions,
                                   None if labels is None else labels.repeat_interleave(self.tries))
         norms = norms.reshape(n, self.tries)
-        # the first candidate within the threshold, else the smallest norm: the argmin of its index (< tries) or
-        # of tries + its norm (>= tries)
-        order = torch.arange(self.tries, device=z.device, dtype=norms.dtype).expand(n, -1)
-        pick = torch.where(norms <= self.threshold, order, self.tries + norms).argmin(dim=1)
-        flat = x.reshape(n, self.tries, -1)
-        return flat.gather(1, pick.reshape(n, 1, 1).expand(n, 1, flat.shape[2])).reshape(n, *x.shape[1:])
+        return pick_candidates(x, norms <= self.threshold, norms)  # the first within the threshold, else the smallest
 
 
 class JacobianTruncation(Mitigation):

@@ -16,7 +16,7 @@ from torch import nn
 from ganzoo import GeneratorStep, Option, SetupContext
 from ganzoo.errors import IncompatibleError
 from ganzoo.specs import generator_latent_dim, generator_num_classes
-from ganzoo_mitigations.base import Mitigation
+from ganzoo_mitigations.base import Mitigation, pick_candidates, seeded_latents, weights_key
 
 CALIBRATION_SEED = 0
 CALIBRATION_BATCH = 4096
@@ -58,20 +58,15 @@ class RatioRejectedGenerator(nn.Module):
         self.register_buffer("threshold", torch.tensor(0.0), persistent=False)
         self._calibrated_for: Any = None
 
-    def _weights_key(self) -> tuple[tuple[int, int], ...]:
-        """Changes whenever a weight does: an in-place update bumps a tensor's version, a new tensor has a new address."""
-        return tuple((p.data_ptr(), p._version) for p in self.parameters())
-
     @torch.no_grad()
     def calibrate(self) -> float:
         """Set the threshold: the ``quantile`` of the classifier's logits on ``calibration`` seeded samples of G."""
         device = self.threshold.device
         g = torch.Generator().manual_seed(CALIBRATION_SEED)
-        shape = (self.calibration, self.inner_latent_dim)
-        z = torch.rand(shape, generator=g) * 2 - 1 if self.latent_distribution == "uniform" else torch.randn(shape, generator=g)
+        z = seeded_latents(self.calibration, self.inner_latent_dim, self.latent_distribution, g)
         logits = torch.cat([self.classifier(self.generator(zz.to(device))) for zz in z.split(CALIBRATION_BATCH)])
         self.threshold.fill_(float(torch.quantile(logits.double().flatten(), self.quantile)))
-        self._calibrated_for = self._weights_key()
+        self._calibrated_for = weights_key(self)
         return float(self.threshold)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -79,19 +74,14 @@ class RatioRejectedGenerator(nn.Module):
         if self.training:  # the engine draws training_latent_dim numbers; a full latent works too
             return self.generator(z[:, :d])
         tracing = torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
-        if not tracing and self._calibrated_for != self._weights_key():
+        if not tracing and self._calibrated_for != weights_key(self):
             self.calibrate()
         candidates = z.reshape(n * self.tries, d + 1)
         x = self.generator(candidates[:, :d])
         logits = self.classifier(x).reshape(n, self.tries).float()
         u = uniform_from_latent(candidates[:, d].reshape(n, self.tries).float(), self.latent_distribution)
-        accept = torch.log(u) < logits - self.threshold
-        # the first accepted candidate, else the highest logit: the argmin of its index (< tries) or of
-        # tries + sigmoid(-logit) (in (tries, tries + 1))
-        order = torch.arange(self.tries, device=z.device, dtype=logits.dtype).expand(n, -1)
-        pick = torch.where(accept, order, self.tries + torch.sigmoid(-logits)).argmin(dim=1)
-        flat = x.reshape(n, self.tries, -1)
-        return flat.gather(1, pick.reshape(n, 1, 1).expand(n, 1, flat.shape[2])).reshape(n, *x.shape[1:])
+        # the first accepted candidate, else the highest logit (sigmoid(-logit): smallest first, >= 0)
+        return pick_candidates(x, torch.log(u) < logits - self.threshold, torch.sigmoid(-logits))
 
 
 class RatioRejection(Mitigation):
