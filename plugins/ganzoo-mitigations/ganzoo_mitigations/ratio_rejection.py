@@ -23,9 +23,28 @@ CALIBRATION_BATCH = 4096
 SQRT_HALF = math.sqrt(0.5)
 
 
-def ratio_classifier(in_features: int, width: int, depth: int) -> nn.Sequential:
-    """An MLP from a flattened sample to one logit (``depth`` hidden ReLU layers of ``width`` units)."""
+class FourierFeatures(nn.Module):
+    """``[sin(xB), cos(xB)]`` for a flattened ``x`` and fixed random frequencies ``B ~ N(0, scale²)`` (Tancik et al.
+    2020): an MLP on them resolves detail far finer than the data's range, which one on ``x`` learns slowly."""
+
+    frequencies: torch.Tensor
+
+    def __init__(self, in_features: int, count: int, scale: float) -> None:
+        super().__init__()
+        self.register_buffer("frequencies", torch.randn(in_features, count) * scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        angles = x @ self.frequencies
+        return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+def ratio_classifier(in_features: int, width: int, depth: int, *, fourier: float = 0.0, frequencies: int = 128) -> nn.Sequential:
+    """An MLP from a flattened sample to one logit (``depth`` hidden ReLU layers of ``width`` units), on
+    ``frequencies`` random Fourier features of scale ``fourier`` when it is above 0."""
     layers: list[nn.Module] = [nn.Flatten()]
+    if fourier > 0:
+        layers.append(FourierFeatures(in_features, frequencies, fourier))
+        in_features = 2 * frequencies
     for i in range(depth):
         layers += [nn.Linear(in_features if i == 0 else width, width), nn.ReLU()]
     return nn.Sequential(*layers, nn.Linear(width if depth else in_features, 1))
@@ -101,6 +120,11 @@ class RatioRejection(Mitigation):
         "lr": Option(1e-3, "the classifier's Adam learning rate (cosine-decayed to 0 by the end of the run)", minimum=0.0),
         "width": Option(256, "units of each hidden layer of the classifier", minimum=1, maximum=4096),
         "depth": Option(3, "hidden layers of the classifier", minimum=0, maximum=8),
+        "fourier": Option(0.0, "scale of the classifier's random Fourier input features: frequencies ~ N(0, fourier²) "
+                               "per unit of the data (about 1 / the finest detail to resolve); 0: the raw sample",
+                          minimum=0.0),
+        "frequencies": Option(128, "random frequencies of the Fourier features (2 × as many inputs: sin and cos)",
+                              minimum=1, maximum=4096),
         "quantile": Option(0.999, "t: this quantile of the classifier's logits on G's samples (a ratio above e^t is "
                                   "kept always)", minimum=0.5, maximum=1.0),
         "tries": Option(64, "candidates per sample (if none is accepted, the one with the highest ratio is used)",
@@ -125,7 +149,8 @@ class RatioRejection(Mitigation):
         if generator_num_classes(generator) is not None:
             raise IncompatibleError("ratio-rejection's classifier estimates p_data(x) / p_G(x) without labels; a "
                                     "class-conditional generator needs the ratio given the class, which it does not learn")
-        classifier = ratio_classifier(math.prod(ctx.info.shape), int(self.opts["width"]), int(self.opts["depth"]))
+        classifier = ratio_classifier(math.prod(ctx.info.shape), int(self.opts["width"]), int(self.opts["depth"]),
+                                      fourier=float(self.opts["fourier"]), frequencies=int(self.opts["frequencies"]))
         self._wrapped = RatioRejectedGenerator(
             generator, classifier.to(ctx.device), tries=int(self.opts["tries"]), quantile=float(self.opts["quantile"]),
             calibration=int(self.opts["calibration"]), latent_distribution=ctx.latent_distribution)

@@ -58,8 +58,8 @@ def rejected(tries: int = 64, quantile: float = 0.999) -> RatioRejectedGenerator
 def test_registered_with_its_papers_and_defaults() -> None:
     entry = get_host().mitigations.entry("ratio-rejection")
     assert entry.plugin == "ganzoo-mitigations" and "1810.06758" in entry.spec.reference
-    assert entry.spec.defaults() == {"start": 0.7, "lr": 1e-3, "width": 256, "depth": 3, "quantile": 0.999, "tries": 64,
-                                     "calibration": 16384}
+    assert entry.spec.defaults() == {"start": 0.7, "lr": 1e-3, "width": 256, "depth": 3, "fourier": 0.0,
+                                     "frequencies": 128, "quantile": 0.999, "tries": 64, "calibration": 16384}
 
 
 def test_the_kept_samples_follow_the_ratio() -> None:
@@ -108,32 +108,57 @@ def test_uniform_latents_map_to_uniform_draws() -> None:
     assert float((u < 0.1).float().mean()) == pytest.approx(0.1, abs=0.005)
 
 
-def test_the_classifier_learns_the_log_ratio_of_two_gaussians() -> None:
-    """Real N(2, 1) against fake N(0, 1): log p_real / p_fake = 2x - 2, which the trained logit matches."""
-    spec = RatioRejection().with_options({"start": 0.0, "width": 32, "depth": 2, "lr": 3e-3}, prefix="mitigation")
+class Line(nn.Module):
+    latent_dim = 1
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z
+
+
+def train_classifier(options: dict[str, float], real: torch.distributions.Distribution) -> RatioRejectedGenerator:
+    """The mitigation's classifier after 1,500 updates on samples of ``real`` against fake N(0, 1)."""
+    spec = RatioRejection().with_options({"start": 0.0, "width": 32, "depth": 2, "lr": 3e-3, **options}, prefix="mitigation")
     info = SimpleNamespace(shape=(1,), kind="vector")
     ctx = SimpleNamespace(info=info, total_steps=1500, device=torch.device("cpu"), latent_distribution="normal")
-
-    class Line(nn.Module):
-        latent_dim = 1
-
-        def forward(self, z: torch.Tensor) -> torch.Tensor:
-            return z
-
     torch.manual_seed(0)
     wrapped = spec.wrap_generator(Line(), ctx)  # type: ignore[arg-type]
     gen = torch.Generator().manual_seed(1)
     for step in range(1500):
         fake = torch.randn(256, 1, generator=gen)
-        real = SimpleNamespace(x=torch.randn(256, 1, generator=gen) + 2)
-        step_ctx = SimpleNamespace(step=step, fake=fake, sample_real=lambda real=real: real)
+        torch.manual_seed(step + 1)
+        batch = SimpleNamespace(x=real.sample((256, 1)))
+        step_ctx = SimpleNamespace(step=step, fake=fake, sample_real=lambda batch=batch: batch)
         assert spec.generator_regularizer(step_ctx) is None  # type: ignore[arg-type]
+    assert all(p.grad is None for p in wrapped.parameters())  # nothing left for G's optimizer
+    assert spec.state_dict()["optimizer"]["state"]  # Adam's moments go into the checkpoint
+    return wrapped  # type: ignore[return-value]
+
+
+def test_the_classifier_learns_the_log_ratio_of_two_gaussians() -> None:
+    """Real N(2, 1) against fake N(0, 1): log p_real / p_fake = 2x - 2, which the trained logit matches."""
+    wrapped = train_classifier({}, torch.distributions.Normal(2.0, 1.0))
     x = torch.linspace(-0.5, 2.5, 7)[:, None]
     with torch.no_grad():
         logit = wrapped.classifier(x).flatten()
     assert torch.allclose(logit, 2 * x.flatten() - 2, atol=0.25), logit
-    assert all(p.grad is None for p in wrapped.parameters())  # nothing left for G's optimizer
-    assert spec.state_dict()["optimizer"]["state"]  # Adam's moments go into the checkpoint
+
+
+def test_fourier_features_resolve_narrow_modes() -> None:
+    """Real: four modes of std 0.03 at -1.5, -0.5, 0.5 and 1.5, against fake N(0, 1); the log ratio falls by 8 within
+    4 std of each centre. On Fourier features the classifier's logit follows it across the modes' bulk; on the raw
+    sample it does not, in the same updates."""
+    centres = torch.tensor([-1.5, -0.5, 0.5, 1.5])
+    modes = torch.distributions.Normal(centres, torch.full((4,), 0.03))
+    real = torch.distributions.MixtureSameFamily(torch.distributions.Categorical(torch.ones(4)), modes)
+    x = (centres[:, None] + torch.linspace(-0.03, 0.03, 5)).reshape(-1, 1)
+    true = (real.log_prob(x) - torch.distributions.Normal(0.0, 1.0).log_prob(x)).flatten()
+    errors = {}
+    for fourier in (0.0, 10.0):
+        wrapped = train_classifier({"fourier": fourier, "frequencies": 32}, real)
+        with torch.no_grad():
+            errors[fourier] = float((wrapped.classifier(x).flatten() - true).abs().max())
+        assert any(k.endswith("frequencies") for k in wrapped.state_dict()) == (fourier > 0)  # saved and exported
+    assert errors[10.0] < 0.5 < errors[0.0], errors
 
 
 def test_bad_options_image_data_and_conditional_generators_get_clear_errors() -> None:
@@ -158,7 +183,8 @@ USER = {"run": {"dataset": "grid25", "arch": "mlp", "loss": "ns-gan", "mitigatio
                 "batch_size": 64, "steps": 200, "seed": 0},
         "arch": {"hidden": 16, "latent_dim": 4},
         "train": {"log_every": 50, "sample_every": 0, "checkpoint_every": 100, "tensorboard": False, "ema": True},
-        "mitigation": {"ratio-rejection": {"start": 0.25, "width": 16, "depth": 2, "tries": 8, "calibration": 512}}}
+        "mitigation": {"ratio-rejection": {"start": 0.25, "width": 16, "depth": 2, "tries": 8, "calibration": 512,
+                                            "fourier": 2.0, "frequencies": 8}}}
 
 
 def test_trains_resumes_exactly_evaluates_and_exports_to_onnx(tmp_path: Path) -> None:
