@@ -113,7 +113,8 @@ class RatioRejection(Mitigation):
     summary = "at sampling, keep G's samples with probability min(1, p_data/p_G / e^t), the ratio learned by a classifier"
     reference = ("Azadi, Olsson, Darrell, Goodfellow & Odena 2019, Discriminator rejection sampling (ICLR 2019, "
                  "arXiv:1810.06758); Grover et al. 2019, Bias correction of learned generative models using "
-                 "likelihood-free importance weighting (NeurIPS 2019, arXiv:1906.09531)")
+                 "likelihood-free importance weighting (NeurIPS 2019, arXiv:1906.09531); the optional Fourier features: Tancik et al. "
+                 "2020, Fourier features let networks learn high frequency functions (NeurIPS 2020, arXiv:2006.10739)")
     options = {
         "start": Option(0.7, "share of the run after which the classifier trains (G should have settled)",
                         minimum=0.0, maximum=0.99),
