@@ -122,7 +122,7 @@ class RatioRejection(Mitigation):
         "width": Option(256, "units of each hidden layer of the classifier", minimum=1, maximum=4096),
         "depth": Option(3, "hidden layers of the classifier", minimum=0, maximum=8),
         "fourier": Option(0.0, "scale of the classifier's random Fourier input features: frequencies ~ N(0, fourier²) "
-                               "per unit of the data (about 1 / the finest detail to resolve); 0: the raw sample",
+                               "per unit of the data (grid25's recipe: 2); 0: the raw sample",
                           minimum=0.0),
         "frequencies": Option(128, "random frequencies of the Fourier features (2 × as many inputs: sin and cos)",
                               minimum=1, maximum=4096),
