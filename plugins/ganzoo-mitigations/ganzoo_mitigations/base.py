@@ -65,6 +65,13 @@ def weights_key(module: nn.Module) -> tuple[tuple[int, int], ...]:
     return tuple((p.data_ptr(), p._version) for p in module.parameters())
 
 
+def is_stale(calibrated_for: Any, watched: nn.Module) -> bool:
+    """Whether a picker must set its threshold again: ``watched``'s weights changed since ``calibrated_for`` (its
+    :func:`weights_key` then), and it is not being traced, compiled or exported (which bake in the stored threshold)."""
+    tracing = torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
+    return not tracing and calibrated_for != weights_key(watched)
+
+
 def seeded_latents(n: int, dim: int, distribution: str, g: torch.Generator) -> torch.Tensor:
     """``n`` latents of ``dim`` numbers from ``distribution`` (``normal`` or ``uniform``) drawn with ``g``: calibration
     inputs."""

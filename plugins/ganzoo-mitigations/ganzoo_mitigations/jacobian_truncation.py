@@ -12,7 +12,7 @@ from torch import nn
 
 from ganzoo import Option, SetupContext
 from ganzoo.specs import generator_latent_dim, generator_num_classes
-from ganzoo_mitigations.base import Mitigation, pick_candidates, seeded_latents, weights_key
+from ganzoo_mitigations.base import Mitigation, is_stale, pick_candidates, seeded_latents, weights_key
 
 FD_STEP = 1e-2  # finite-difference step in latent space (latents have unit scale)
 CALIBRATION_SEED = 0
@@ -76,8 +76,7 @@ class JacobianTruncatedGenerator(nn.Module):
         if self.training or self.keep >= 1.0:
             first = z[:, :d]
             return self.generator(first) if labels is None else self.generator(first, labels)
-        tracing = torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
-        if not tracing and self._calibrated_for != weights_key(self.generator):
+        if is_stale(self._calibrated_for, self.generator):
             self.calibrate()
         candidates = z.reshape(n * self.tries, d)
         x, norms = jacobian_norms(self.generator, candidates, self.directions,

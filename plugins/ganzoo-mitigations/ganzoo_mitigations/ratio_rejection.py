@@ -16,7 +16,7 @@ from torch import nn
 from ganzoo import GeneratorStep, Option, SetupContext
 from ganzoo.errors import IncompatibleError
 from ganzoo.specs import generator_latent_dim, generator_num_classes
-from ganzoo_mitigations.base import Mitigation, pick_candidates, seeded_latents, weights_key
+from ganzoo_mitigations.base import Mitigation, is_stale, pick_candidates, seeded_latents, weights_key
 
 CALIBRATION_SEED = 0
 CALIBRATION_BATCH = 4096
@@ -92,8 +92,7 @@ class RatioRejectedGenerator(nn.Module):
         d, n = self.inner_latent_dim, z.shape[0]
         if self.training:  # the engine draws training_latent_dim numbers; a full latent works too
             return self.generator(z[:, :d])
-        tracing = torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
-        if not tracing and self._calibrated_for != weights_key(self):
+        if is_stale(self._calibrated_for, self):
             self.calibrate()
         candidates = z.reshape(n * self.tries, d + 1)
         x = self.generator(candidates[:, :d])
