@@ -45,7 +45,9 @@ def test_recipe_suites_run_the_shipped_recipe(stem):
     ("mode-collapse-2d-rr", "-recipe-rr", "ratio-rejection", ("grid25",)),
     ("mode-collapse-2d-rr-fresh-seed", "-recipe-rr", "ratio-rejection", ("grid25",)),
     ("mode-collapse-2d-rrf", "-recipe-rrf", "ratio-rejection", ("grid25",)),
-    ("mode-collapse-2d-rrf-fresh-seed", "-recipe-rrf", "ratio-rejection", ("grid25",))])
+    ("mode-collapse-2d-rrf-fresh-seed", "-recipe-rrf", "ratio-rejection", ("grid25",)),
+    ("mode-collapse-2d-sir", "-recipe-sir", "ratio-rejection", ("grid25",)),
+    ("mode-collapse-2d-sir-fresh-seed", "-recipe-sir", "ratio-rejection", ("grid25",))])
 def test_mitigation_suites_resolve_to_the_shipped_variants(stem, suffix, mitigation, datasets):
     """RESULTS.md's top-k, Jacobian-truncation and ratio-rejection tables ran from suites whose config trees may omit defaults that the
     built-in suite spells out: the resolved configurations must be equal, but for the seed, steps and device."""

@@ -1,7 +1,9 @@
 """Rejection sampling by a learned density ratio (discriminator rejection sampling, Azadi et al. 2019, with a
 classifier of its own as in Grover et al. 2019): a real-vs-fake classifier trained beside G estimates
 ``log(p_data / p_G)``; at sampling time a candidate ``x = G(z)`` is kept with probability ``min(1, exp(logit(x) - t))``,
-so the kept samples follow ``p_data`` wherever the ratio is below ``e^t``: modes G over-weights are thinned out."""
+so the kept samples follow ``p_data`` wherever the ratio is below ``e^t``: modes G over-weights are thinned out. Or
+(``sampling = "resampling"``, sampling-importance resampling as in Grover et al. 2019) each sample is one of the
+candidates drawn with probability proportional to ``min(ratio, e^t)``, which spends no candidate on a fallback."""
 
 from __future__ import annotations
 
@@ -16,11 +18,13 @@ from torch import nn
 from ganzoo import GeneratorStep, Option, SetupContext
 from ganzoo.errors import IncompatibleError
 from ganzoo.specs import generator_latent_dim, generator_num_classes
-from ganzoo_mitigations.base import Mitigation, is_stale, pick_candidates, seeded_latents, weights_key
+from ganzoo_mitigations.base import Mitigation, is_stale, pick_candidates, seeded_latents, take_candidates, weights_key
 
 CALIBRATION_SEED = 0
 CALIBRATION_BATCH = 4096
 SQRT_HALF = math.sqrt(0.5)
+SAMPLING = ("rejection", "resampling")
+UNIFORM_EPS = 1e-7  # a draw is kept inside (0, 1) before its Gumbel transform
 
 
 class FourierFeatures(nn.Module):
@@ -56,18 +60,26 @@ def uniform_from_latent(v: torch.Tensor, latent_distribution: str) -> torch.Tens
 
 
 class RatioRejectedGenerator(nn.Module):
-    """G with a latent of ``tries`` candidates, each G's latent and one more coordinate, the draw that accepts it.
-    In training G sees the first candidate's latent. In eval mode each sample is the first candidate ``x`` whose
-    draw ``u`` has ``log u < classifier(x) - threshold`` (else the candidate the classifier scores highest): a
-    deterministic function of the latent, so sampling stays reproducible and the module exports to ONNX. The
-    threshold is the ``quantile`` of the classifier's logits on ``calibration`` seeded samples, set again whenever
-    G's or the classifier's weights change."""
+    """G with a latent of ``tries`` candidates, each G's latent and one more coordinate, the candidate's draw ``u``.
+    In training G sees the first candidate's latent. In eval mode each sample is, by ``sampling``:
+
+    - ``rejection``: the first candidate ``x`` whose draw has ``log u < classifier(x) - threshold`` (else the
+      candidate the classifier scores highest);
+    - ``resampling``: the candidate with the largest ``min(classifier(x), threshold) + Gumbel(u)``, i.e. one drawn
+      with probability proportional to its clipped ratio (the Gumbel-max trick).
+
+    Either is a deterministic function of the latent, so sampling stays reproducible and the module exports to
+    ONNX. The threshold is the ``quantile`` of the classifier's logits on ``calibration`` seeded samples, set again
+    whenever G's or the classifier's weights change."""
 
     threshold: torch.Tensor
 
     def __init__(self, generator: nn.Module, classifier: nn.Module, *, tries: int, quantile: float, calibration: int,
-                 latent_distribution: str = "normal") -> None:
+                 latent_distribution: str = "normal", sampling: str = "rejection") -> None:
         super().__init__()
+        if sampling not in SAMPLING:
+            raise ValueError(f"sampling {sampling!r}: expected one of {', '.join(SAMPLING)}")
+        self.sampling = sampling
         self.generator, self.classifier = generator, classifier
         self.tries, self.quantile, self.calibration = tries, quantile, calibration
         self.inner_latent_dim = generator_latent_dim(generator)
@@ -98,8 +110,17 @@ class RatioRejectedGenerator(nn.Module):
         x = self.generator(candidates[:, :d])
         logits = self.classifier(x).reshape(n, self.tries).float()
         u = uniform_from_latent(candidates[:, d].reshape(n, self.tries).float(), self.latent_distribution)
+        if self.sampling == "resampling":
+            return take_candidates(x, resampling_scores(logits, u, self.threshold).argmax(dim=1))
         # the first accepted candidate, else the highest logit (sigmoid(-logit): smallest first, >= 0)
         return pick_candidates(x, torch.log(u) < logits - self.threshold, torch.sigmoid(-logits))
+
+
+def resampling_scores(logits: torch.Tensor, u: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+    """``min(logit, threshold)`` plus the Gumbel noise of each draw ``u``: the argmax over a row's candidates picks
+    one with probability proportional to ``min(exp(logit), exp(threshold))``."""
+    u = u.clamp(UNIFORM_EPS, 1 - UNIFORM_EPS)
+    return torch.minimum(logits, threshold) - torch.log(-torch.log(u))
 
 
 class RatioRejection(Mitigation):
@@ -126,9 +147,12 @@ class RatioRejection(Mitigation):
         "frequencies": Option(128, "random frequencies of the Fourier features (2 × as many inputs: sin and cos)",
                               minimum=1, maximum=4096),
         "quantile": Option(0.999, "t: this quantile of the classifier's logits on G's samples (a ratio above e^t is "
-                                  "kept always)", minimum=0.5, maximum=1.0),
-        "tries": Option(64, "candidates per sample (if none is accepted, the one with the highest ratio is used)",
-                        minimum=1, maximum=512),
+                                  "kept always, or weighs e^t in resampling)", minimum=0.5, maximum=1.0),
+        "tries": Option(64, "candidates per sample (rejection: if none is accepted, the one with the highest ratio "
+                            "is used)", minimum=1, maximum=4096),
+        "sampling": Option("rejection", "rejection: keep a candidate with probability min(1, ratio / e^t); "
+                                        "resampling: draw one of the candidates with probability proportional to "
+                                        "min(ratio, e^t) (importance resampling, no fallback)", choices=SAMPLING),
         "calibration": Option(16384, "seeded samples whose logits set t", minimum=256),
     }
     step_cost = 1.5
@@ -153,7 +177,8 @@ class RatioRejection(Mitigation):
                                       fourier=float(self.opts["fourier"]), frequencies=int(self.opts["frequencies"]))
         self._wrapped = RatioRejectedGenerator(
             generator, classifier.to(ctx.device), tries=int(self.opts["tries"]), quantile=float(self.opts["quantile"]),
-            calibration=int(self.opts["calibration"]), latent_distribution=ctx.latent_distribution)
+            calibration=int(self.opts["calibration"]), latent_distribution=ctx.latent_distribution,
+            sampling=str(self.opts["sampling"]))
         self._optimizer = torch.optim.Adam(classifier.parameters(), lr=float(self.opts["lr"]))
         self._start, self._end = int(float(self.opts["start"]) * ctx.total_steps), ctx.total_steps
         return self._wrapped

@@ -3,6 +3,7 @@ log ratio, recalibration, and a run through the engine, a resume, the evaluation
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +23,8 @@ from ganzoo.export.pipeline import export_run
 from ganzoo.metrics.sources import source_from_run
 from ganzoo.plugins import get_host
 from ganzoo.rundir import load_generator
-from ganzoo_mitigations.ratio_rejection import RatioRejectedGenerator, RatioRejection, uniform_from_latent
+from ganzoo_mitigations.ratio_rejection import (SAMPLING, RatioRejectedGenerator, RatioRejection, resampling_scores,
+                                                uniform_from_latent)
 
 LOG_QUARTER = math.log(0.25)
 
@@ -51,15 +53,17 @@ class HalfPlaneRatio(nn.Module):
         return torch.where(x[:, :1] > 0, torch.zeros_like(x[:, :1]), self.left.expand(x.shape[0], 1))
 
 
-def rejected(tries: int = 64, quantile: float = 0.999) -> RatioRejectedGenerator:
-    return RatioRejectedGenerator(Identity2D(), HalfPlaneRatio(), tries=tries, quantile=quantile, calibration=4096).eval()
+def rejected(tries: int = 64, quantile: float = 0.999, sampling: str = "rejection") -> RatioRejectedGenerator:
+    return RatioRejectedGenerator(Identity2D(), HalfPlaneRatio(), tries=tries, quantile=quantile, calibration=4096,
+                                  sampling=sampling).eval()
 
 
 def test_registered_with_its_papers_and_defaults() -> None:
     entry = get_host().mitigations.entry("ratio-rejection")
     assert entry.plugin == "ganzoo-mitigations" and "1810.06758" in entry.spec.reference
     assert entry.spec.defaults() == {"start": 0.7, "lr": 1e-3, "width": 256, "depth": 3, "fourier": 0.0,
-                                     "frequencies": 128, "quantile": 0.999, "tries": 64, "calibration": 16384}
+                                     "frequencies": 128, "quantile": 0.999, "tries": 64, "sampling": "rejection",
+                                     "calibration": 16384}
 
 
 def test_the_kept_samples_follow_the_ratio() -> None:
@@ -77,6 +81,32 @@ def test_the_kept_samples_follow_the_ratio() -> None:
     accept = (cand[:, :, 0] > 0) | (torch.log(u) < LOG_QUARTER)
     first = accept.int().argmax(dim=1)
     assert accept.any(dim=1).all() and torch.equal(out, cand[torch.arange(20000), first, :2])
+
+
+def test_resampling_draws_each_candidate_in_proportion_to_its_clipped_ratio() -> None:
+    """With 8 candidates a row with R on the right and L on the left gives a right one with probability
+    R / (R + L/4) (Gumbel-max); clipping every logit at log(1/4) makes the draw uniform over the candidates."""
+    z = torch.randn(20000, 8 * 3, generator=torch.Generator().manual_seed(0))
+    cand = z.reshape(20000, 8, 3)
+    right = (cand[:, :, 0] > 0).float()
+    u = uniform_from_latent(cand[:, :, 2], "normal")
+    g = rejected(tries=8, sampling="resampling")
+    with torch.no_grad():
+        out = g(z)
+        logits = g.classifier(cand[:, :, :2].reshape(-1, 2)).reshape(20000, 8)
+    assert float(g.threshold) == 0.0
+    pick = resampling_scores(logits, u, g.threshold).argmax(dim=1)
+    assert torch.equal(out, cand[torch.arange(20000), pick, :2])
+    expected = float((right.sum(1) / (right.sum(1) + (8 - right.sum(1)) / 4)).mean())
+    assert abs(expected - 0.8) > 0.02  # a self-normalised draw from 8 candidates is not the exact ratio's 0.8
+    assert float((out[:, 0] > 0).float().mean()) == pytest.approx(expected, abs=0.01)
+    clipped = rejected(tries=8, quantile=0.4, sampling="resampling")
+    with torch.no_grad():
+        out = clipped(z)
+    assert float(clipped.threshold) == pytest.approx(LOG_QUARTER)
+    assert float((out[:, 0] > 0).float().mean()) == pytest.approx(float(right.mean()), abs=0.01)
+    with pytest.raises(ValueError, match="sampling 'gumbel'"):
+        rejected(sampling="gumbel")
 
 
 def test_with_one_try_every_sample_is_kept_and_training_uses_the_first_candidate() -> None:
@@ -187,17 +217,20 @@ USER = {"run": {"dataset": "grid25", "arch": "mlp", "loss": "ns-gan", "mitigatio
                                             "fourier": 2.0, "frequencies": 8}}}
 
 
-def test_trains_resumes_exactly_evaluates_and_exports_to_onnx(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sampling", SAMPLING)
+def test_trains_resumes_exactly_evaluates_and_exports_to_onnx(tmp_path: Path, sampling: str) -> None:
     straight, cut = tmp_path / "straight", tmp_path / "cut"
-    assert start_run(USER, straight, host=get_host()).status == "completed"
-    assert start_run(USER, cut, host=get_host()).status == "completed"
+    user = copy.deepcopy(USER)
+    user["mitigation"]["ratio-rejection"]["sampling"] = sampling
+    assert start_run(user, straight, host=get_host()).status == "completed"
+    assert start_run(user, cut, host=get_host()).status == "completed"
     for step, path in ckpt.list_checkpoints(cut):  # cut back to step 100, after the classifier started training
         if step > 100:
             path.unlink()
     assert resume_run(cut, host=get_host()).step == 200
     a, b = load_generator(straight).generator, load_generator(cut).generator
-    assert isinstance(a, RatioRejectedGenerator) and a.latent_dim == 5 * 8
-    trainer = Trainer(resolve(USER), tmp_path / "trainer", get_host())  # training draws the first candidate's 4 only
+    assert isinstance(a, RatioRejectedGenerator) and a.latent_dim == 5 * 8 and a.sampling == sampling
+    trainer = Trainer(resolve(user), tmp_path / "trainer", get_host())  # training draws the first candidate's 4 only
     assert trainer.latent_dim == 40 and trainer.latents(3)[0].shape == (3, 4)
     assert any(k.startswith("classifier.") for k in a.state_dict())
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):  # the classifier's Adam state resumed too
@@ -216,7 +249,12 @@ def test_trains_resumes_exactly_evaluates_and_exports_to_onnx(tmp_path: Path) ->
     session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: z.numpy()})[0]
     differ = torch.from_numpy(np.abs(got - out.numpy()).max(axis=1) > 1e-4)
-    # only a row with a candidate at the acceptance boundary may pick another one (float rounding decides)
+    # only a row with a candidate at the acceptance boundary (rejection) or two near-equal scores (resampling) may
+    # pick another one: float rounding decides
     u = uniform_from_latent(z.reshape(300, 8, 5)[:, :, 4], "normal")
-    at_boundary = ((torch.log(u) - (logits - a.threshold)).abs() < 1e-4).any(dim=1)
+    if sampling == "rejection":
+        at_boundary = ((torch.log(u) - (logits - a.threshold)).abs() < 1e-4).any(dim=1)
+    else:
+        top2 = resampling_scores(logits, u, a.threshold).topk(2, dim=1).values
+        at_boundary = (top2[:, 0] - top2[:, 1]) < 1e-4
     assert int(differ.sum()) <= 3 and bool(at_boundary[differ].all())
