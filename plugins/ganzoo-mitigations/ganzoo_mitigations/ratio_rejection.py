@@ -130,7 +130,8 @@ class RatioRejection(Mitigation):
     becomes ``tries × (latent_dim + 1)`` long; sampling costs ``tries`` generator and classifier passes per sample."""
 
     name = "ratio-rejection"
-    summary = "at sampling, keep G's samples with probability min(1, p_data/p_G / e^t), the ratio learned by a classifier"
+    summary = ("at sampling, keep G's samples with probability min(1, p_data/p_G / e^t), or resample candidates by that "
+               "clipped ratio; the ratio learned by a classifier")
     reference = ("Azadi, Olsson, Darrell, Goodfellow & Odena 2019, Discriminator rejection sampling (ICLR 2019, "
                  "arXiv:1810.06758); Grover et al. 2019, Bias correction of learned generative models using "
                  "likelihood-free importance weighting (NeurIPS 2019, arXiv:1906.09531); the optional Fourier features: Tancik et al. "
