@@ -84,12 +84,12 @@ def pick_candidates(x: torch.Tensor, accepted: torch.Tensor, fallback: torch.Ten
     argmin of the index (``< tries``) of an accepted candidate or ``tries + fallback`` (``>= tries``): ONNX-exportable."""
     n, tries = accepted.shape
     order = torch.arange(tries, device=accepted.device, dtype=fallback.dtype).expand(n, -1)
-    return take_candidates(x, torch.where(accepted, order, tries + fallback).argmin(dim=1))
+    return take_candidates(x, torch.where(accepted, order, tries + fallback).argmin(dim=1), tries)
 
 
-def take_candidates(x: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
+def take_candidates(x: torch.Tensor, pick: torch.Tensor, tries: int) -> torch.Tensor:
     """Per row, the sample of candidate ``pick[row]`` (``< tries``); ``x`` holds the candidates' samples,
-    ``[n * tries, ...]``, row-major (ONNX-exportable: a gather)."""
+    ``[n * tries, ...]``, row-major (ONNX-exportable: a gather; no size is inferred, so ``n`` may be 0)."""
     n = pick.shape[0]
-    flat = x.reshape(n, x.shape[0] // n, -1)
+    flat = x.unflatten(0, (n, tries)).flatten(2)
     return flat.gather(1, pick.reshape(n, 1, 1).expand(n, 1, flat.shape[2])).reshape(n, *x.shape[1:])

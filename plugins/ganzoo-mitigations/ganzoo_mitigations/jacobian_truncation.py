@@ -23,10 +23,10 @@ def jacobian_norms(generator: nn.Module, z: torch.Tensor, directions: torch.Tens
     """``(G(z), ‖J_G(z)‖_F)`` per sample: the norm is Hutchinson's estimate ``E_v ‖J v‖²`` over the unit-variance
     ``directions`` ``[m, d]``, each ``J v`` a forward finite difference (forward passes only, so it exports to ONNX)."""
     n, m = z.shape[0], directions.shape[0]
-    shifted = torch.cat([z, (z.unsqueeze(0) + FD_STEP * directions.unsqueeze(1)).reshape(m * n, -1)])
+    shifted = torch.cat([z, (z.unsqueeze(0) + FD_STEP * directions.unsqueeze(1)).flatten(0, 1)])
     y = generator(shifted) if labels is None else generator(shifted, labels.repeat(m + 1))
-    x, moved = y[:n], y[n:].reshape(m, n, -1)
-    sq = (moved - x.reshape(1, n, -1)).float().pow(2).sum(dim=2).mean(dim=0)
+    x, moved = y[:n], y[n:].unflatten(0, (m, n))  # no size is inferred, so n may be 0
+    sq = (moved - x.unsqueeze(0)).float().flatten(2).pow(2).sum(dim=2).mean(dim=0)
     return x, sq.sqrt() / FD_STEP
 
 

@@ -111,7 +111,7 @@ class RatioRejectedGenerator(nn.Module):
         logits = self.classifier(x).reshape(n, self.tries).float()
         u = uniform_from_latent(candidates[:, d].reshape(n, self.tries).float(), self.latent_distribution)
         if self.sampling == "resampling":
-            return take_candidates(x, resampling_scores(logits, u, self.threshold).argmax(dim=1))
+            return take_candidates(x, resampling_scores(logits, u, self.threshold).argmax(dim=1), self.tries)
         # the first accepted candidate, else the highest logit (sigmoid(-logit): smallest first, >= 0)
         return pick_candidates(x, torch.log(u) < logits - self.threshold, torch.sigmoid(-logits))
 

@@ -87,6 +87,12 @@ def test_samples_do_not_depend_on_the_batch_they_are_drawn_in() -> None:
         assert torch.equal(g(z), torch.cat([g(z[:5]), g(z[5:])]))
 
 
+def test_an_empty_batch_gives_no_samples() -> None:
+    g = truncated(Stretchy()).eval()
+    with torch.no_grad():
+        assert g(torch.zeros(0, 9)).shape == (0, 2)
+
+
 def test_threshold_follows_the_weights() -> None:
     g = truncated(Stretchy(), keep=0.75).eval()
     with torch.no_grad():

@@ -130,6 +130,14 @@ def test_samples_do_not_depend_on_the_batch_and_the_threshold_follows_the_weight
     assert float(g.threshold) == 1.0
 
 
+@pytest.mark.parametrize("sampling", SAMPLING)
+def test_an_empty_batch_gives_no_samples(sampling: str) -> None:
+    g = rejected(tries=8, sampling=sampling)
+    with torch.no_grad():
+        out = g(torch.zeros(0, 24))
+    assert out.shape == (0, 2)
+
+
 def test_uniform_latents_map_to_uniform_draws() -> None:
     v = torch.rand(100000) * 2 - 1
     u = uniform_from_latent(v, "uniform")
