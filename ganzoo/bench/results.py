@@ -3,25 +3,27 @@ within each dataset and compared by Welch's t-test, with the reference rows; ``r
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganzoo.bench.references import ReferenceJob, reference_rows
-from ganzoo.metrics.real_and_chance import ReferenceRow
 from ganzoo.bench.suite import RunSpec, Suite
 from ganzoo.bench.worker import read_record
-from ganzoo.files import write_text
+from ganzoo.files import read_json_object, write_text
 from ganzoo.metrics.catalogue import value_info
-from ganzoo.rundir import train_stats
+from ganzoo.metrics.real_and_chance import ReferenceRow, score_references
+from ganzoo.rundir import read_run_config, train_stats
 from ganzoo.stats import CI_METHOD, CONFIDENCE, TEST_METHOD, Stat, welch_p
 
 EXTRA_STATS = ("wall_time", "img_per_s")  # aggregated beside the metrics: training wall time (s), median img/s
 LEGACY_EVAL_SEED = 12345  # the evaluation seed of a run whose record names none (older releases)
+REFERENCE_FILE = "references.json"  # the reference rows of each dataset, keyed by what they depend on
 
 
 class _Tested:
@@ -198,16 +200,31 @@ def collect(suite: Suite, specs: Sequence[RunSpec], out: Path, protocol: Mapping
 
 
 def add_references(res: BenchResults, out: Path, *, compute: bool = True) -> None:
-    """Fill ``res.references`` from the cache in ``out`` (computing what is missing when ``compute``): per dataset,
-    its metrics, sample count and evaluation seed, and a completed run whose config builds the data."""
-    device, jobs = "cuda" if res.protocol.get("device") == "cuda" else "cpu", {}
+    """Fill ``res.references`` (real data and chance, scored like the runs by
+    :func:`~ganzoo.metrics.real_and_chance.score_references`) from ``OUT/references.json``, computing and caching
+    what is missing when ``compute``: per dataset, with its metrics, sample count and evaluation seed, on a completed
+    run whose config builds the data (and the architecture)."""
+    device, cache, changed = "cuda" if res.protocol.get("device") == "cuda" else "cpu", read_json_object(out / REFERENCE_FILE), False
+    res.references = {}
     for dataset, group in res.by_dataset().items():
-        if done := [(v, r) for v in group for r in v.runs if r["status"] == "completed"]:
-            v, r = done[0]
-            metrics = tuple(dict.fromkeys(m for g in group for m in g.metrics))
-            jobs[dataset] = ReferenceJob(dataset, Path(out) / r["run_dir"], metrics, res.suite.variant(v.name).eval_samples,
-                                         int(r["eval_seed"]), device)
-    res.references = reference_rows(jobs, out, compute=compute)
+        if not (done := [(v, r) for v in group for r in v.runs if r["status"] == "completed"]):
+            continue
+        (v, r), metrics = done[0], tuple(dict.fromkeys(m for g in group for m in g.metrics))
+        run_dir, n, seed = Path(out) / r["run_dir"], res.suite.variant(v.name).eval_samples, int(r["eval_seed"])
+        with contextlib.suppress(Exception):  # e.g. an unreadable run config: this dataset gets no reference rows
+            cfg = read_run_config(run_dir)
+            what = {"dataset": dataset, "options": cfg.dataset, "data_root": cfg.run.get("data_root"), "arch": cfg.run["arch"],
+                    "arch_options": cfg.arch, "metrics": sorted(metrics), "n": n, "seed": seed, "v": 3}
+            key = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            if (cache.get(key) or {}).get("dataset") == dataset:
+                res.references[dataset] = [ReferenceRow(**row) for row in cache[key]["rows"]]
+            elif compute:
+                rows = res.references[dataset] = score_references(run_dir, metrics, num_samples=n, seed=seed, device=device)
+                cache[key] = {"dataset": dataset, "rows": [asdict(row) for row in rows], "num_samples": n, "seed": seed,
+                              "metrics": list(metrics)}
+                changed = changed or not any(row.error for row in rows)
+    if changed:
+        write_text(out / REFERENCE_FILE, json.dumps(cache, indent=2) + "\n")
 
 
 def results_dict(res: BenchResults) -> dict[str, Any]:
